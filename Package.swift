@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "digest",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "digest", targets: ["digest"]),
+        .library(name: "DigestCore", targets: ["DigestCore"]),
+        .library(name: "DigestMail", targets: ["DigestMail"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // Pure: edition model, YAML codec, publication config, Markdown, rendering.
+        .target(
+            name: "DigestCore",
+            dependencies: [
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // MIME writer, header encoding, MailTransport protocol. No I/O.
+        .target(name: "DigestMail", dependencies: ["DigestCore"]),
+        // libcurl through typed wrappers; only DigestCurl imports it.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "DigestCurl", dependencies: ["CCurl", "DigestMail"]),
+        .target(
+            name: "DigestCLI",
+            dependencies: [
+                "DigestCore", "DigestMail", "DigestCurl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "digest", dependencies: ["DigestCLI"]),
+        .target(name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
+        .testTarget(
+            name: "DigestCoreTests",
+            dependencies: ["DigestCore", "DigestTestSupport"],
+            exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "DigestMailTests",
+            dependencies: ["DigestMail", "DigestTestSupport"],
+            exclude: ["Golden"]
+        ),
+        .testTarget(
+            name: "DigestIntegrationTests",
+            dependencies: ["DigestCore", "DigestMail", "DigestCurl", "DigestCLI", "DigestTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

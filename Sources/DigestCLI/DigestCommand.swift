@@ -1,0 +1,83 @@
+import ArgumentParser
+import DigestCore
+import Foundation
+
+/// The live environment the commands run in; tests replace it with `Live.$environment.withValue`.
+public enum Live {
+    @TaskLocal public static var environment = LiveEnvironment()
+}
+
+/// Exit statuses, decided here and nowhere else.
+public enum ExitStatus {
+    public static let success: Int32 = 0
+    /// ArgumentParser's status for a bad command line.
+    public static let usage: Int32 = 64
+    /// An edition, config or template file has problems; the messages say where.
+    public static let badInput: Int32 = 65
+    /// Some recipients did not get the message (refused, deferred or in doubt); the report says which.
+    public static let notAllDelivered: Int32 = 75
+    /// Something outside the editor's files failed: the SMTP set-up, a disk write.
+    public static let failure: Int32 = 1
+}
+
+/// Options every edition command takes.
+struct WorkspaceOptions: ParsableArguments {
+    @Option(name: .long, help: "The workspace folder (the one with publication.yaml). Default: found upwards from here.")
+    var workspace: String?
+}
+
+public struct DigestCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "digest",
+        abstract: "Gather, preview, render and send a publication's daily digest email.",
+        discussion: """
+            Every command works on today's edition (in the publication's time zone) unless given a date:
+              digest preview 2017-11-18
+              digest render 2017-11-18 --out site/
+              digest send 2017-11-18 --to editor@example.com
+            SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or DIGEST_SMTP_PASSWORD_FILE).
+            """,
+        version: "0.1.0",
+        subcommands: [PreviewCommand.self, RenderCommand.self, SendCommand.self]
+    )
+
+    public init() {}
+
+    /// Runs the command line, printing the editor's problems as `file:line:column: error: …`.
+    public static func runMain(arguments: [String]? = nil) async -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            return ExitStatus.success
+        } catch let problem as Problem {
+            Console.error(problem.description)
+            return ExitStatus.badInput
+        } catch let problems as Problems {
+            Console.error(problems.description)
+            let count = problems.all.count
+            Console.error("\(count) problem\(count == 1 ? "" : "s") to fix before digest can go on.")
+            return ExitStatus.badInput
+        } catch let failure as CommandFailure {
+            Console.error("error: \(failure.message)")
+            return failure.status
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                Console.out(fullMessage(for: error))
+            } else {
+                Console.error(fullMessage(for: error))
+            }
+            return code == .validationFailure ? ExitStatus.usage : code.rawValue
+        }
+    }
+}
+
+/// A command's failure with its message and exit status.
+struct CommandFailure: Error {
+    var message: String
+    var status: Int32 = ExitStatus.failure
+}

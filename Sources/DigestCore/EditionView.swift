@@ -1,0 +1,221 @@
+import Foundation
+
+/// What the templates see: ready-formatted strings, built once per edition and output format.
+///
+/// swift-mustache reads stored properties by reflection, so these are plain structs; a template may
+/// name only what is here (`TemplateSet` checks that when it loads).
+public struct EditionView: Sendable {
+    public var publicationName: String
+    public var language: String
+    /// `rtl` when the subject is in a right-to-left script, else `ltr`.
+    public var direction: String
+    public var subject: String
+    public var preheader: String?
+    /// "Saturday 18 November 2017 · No. 412".
+    public var dateLine: String
+    public var issueLine: String?
+    public var hasNote: Bool
+    /// The editor's note: HTML for the HTML part, wrapped-ready text for the text part.
+    public var note: String
+    public var sections: [SectionView]
+    public var footer: FooterView
+    /// The numbered links of the text part (empty in the HTML part).
+    public var references: [ReferenceView]
+    public var hasReferences: Bool
+}
+
+public struct SectionView: Sendable {
+    public var title: String
+    /// A line of `=` as wide as the title, to underline it in the text part.
+    public var rule: String
+    public var isEmpty: Bool
+    public var items: [ItemView]
+}
+
+public struct ItemView: Sendable {
+    public var isLead: Bool
+    public var title: String
+    public var url: String
+    /// ` [3]` in the text part, empty in the HTML part.
+    public var ref: String
+    public var summary: String?
+    public var editorNote: String?
+    /// "Scott Lucas · 09:30": byline and time, or show, episode and duration.
+    public var meta: String
+    public var article: ArticleView?
+    public var podcast: PodcastView?
+    public var video: VideoView?
+}
+
+public struct ImageView: Sendable {
+    /// The picture's address (named `src` so that `{{url}}` inside an image still means the item's link).
+    public var src: String
+    public var alt: String
+}
+
+public struct ArticleView: Sendable {
+    public var author: String?
+    public var categories: String?
+    public var image: ImageView?
+}
+
+public struct PodcastView: Sendable {
+    public var show: String
+    public var duration: String?
+    public var episode: String?
+    /// The audio file when the feed gave one, else the episode's page.
+    public var listenURL: String
+    public var listenRef: String
+    public var image: ImageView?
+}
+
+public struct VideoView: Sendable {
+    public var duration: String?
+    public var thumbnail: ImageView?
+}
+
+public struct FooterView: Sendable {
+    public var reason: String
+    public var postalAddress: String
+    public var postalAddressLines: [String]
+    public var archiveURL: String?
+    public var archiveRef: String?
+    public var unsubscribeURL: String
+}
+
+public struct ReferenceView: Sendable {
+    public var number: Int
+    public var url: String
+}
+
+/// The output an `EditionView` is built for.
+public enum RenderTarget: Sendable {
+    case html
+    case text
+}
+
+extension EditionView {
+    /// Builds the view of `edition` for `target`. `links` collects the text part's numbered links.
+    public static func build(
+        edition: Edition, publication: Publication, target: RenderTarget, unsubscribeURL: String
+    ) -> EditionView {
+        let links = LinkTable()
+        let clean = TextMarks.strip
+        func ref(_ url: String) -> String {
+            target == .text ? " " + TextMarks.reference(links.number(for: url)) : ""
+        }
+        func styled(_ text: String, _ style: (String) -> String) -> String {
+            target == .text ? style(text) : text
+        }
+        let timeFormatter = ClockTime(timeZone: publication.timeZone)
+        let markdown = Markdown(clean(edition.note))
+        let note =
+            target == .html
+            ? MarkdownRenderer.html(markdown) : MarkdownRenderer.text(markdown, link: { links.number(for: $0) })
+
+        let sections = edition.sections.map { section in
+            let items = section.items.map { item -> ItemView in
+                let title = clean(item.title)
+                var view = ItemView(
+                    isLead: item.isLead, title: styled(title, TextMarks.bold), url: item.url, ref: ref(item.url),
+                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: "", article: nil,
+                    podcast: nil, video: nil)
+                var meta: [String] = []
+                switch item.content {
+                case .article(let article):
+                    if !article.author.isEmpty { meta.append("By " + clean(article.author)) }
+                    if let published = item.published { meta.append(timeFormatter.string(published)) }
+                    view.article = ArticleView(
+                        author: nonEmpty(clean(article.author)),
+                        categories: nonEmpty(article.categories.map(clean).joined(separator: ", ")),
+                        image: article.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
+                case .podcast(let episode):
+                    meta.append(clean(episode.show))
+                    if let number = episode.episodeNumber { meta.append("Episode \(number)") }
+                    if let duration = episode.duration { meta.append(duration.spoken) }
+                    let listen = episode.audio?.url ?? item.url
+                    view.podcast = PodcastView(
+                        show: clean(episode.show), duration: episode.duration?.spoken,
+                        episode: episode.episodeNumber.map(String.init), listenURL: listen,
+                        listenRef: listen == item.url ? view.ref : ref(listen),
+                        image: episode.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
+                case .video(let video):
+                    meta.append("Video")
+                    if let duration = video.duration { meta.append(duration.spoken) }
+                    view.video = VideoView(
+                        duration: video.duration?.spoken,
+                        thumbnail: video.thumbnail.map { ImageView(src: $0.url, alt: clean($0.alt)) })
+                }
+                view.meta = styled(meta.joined(separator: " · "), TextMarks.dim)
+                return view
+            }
+            let title = clean(section.title)
+            return SectionView(
+                title: styled(title, TextMarks.bold), rule: String(repeating: "=", count: DisplayWidth.of(title)),
+                isEmpty: items.isEmpty, items: items)
+        }
+
+        let archive = publication.archiveURL(for: edition.date)
+        let footer = FooterView(
+            reason: "You receive this because you subscribed to \(publication.name)'s daily digest.",
+            postalAddress: publication.postalAddress.replacingOccurrences(of: "\n", with: ", "),
+            postalAddressLines: publication.postalAddress.split(separator: "\n").map(String.init),
+            archiveURL: archive, archiveRef: archive.map(ref), unsubscribeURL: unsubscribeURL)
+        let issueLine = edition.issueNumber.map { "No. \($0)" }
+        let dateLine = [edition.date.longText, issueLine].compactMap { $0 }.joined(separator: " · ")
+        return EditionView(
+            publicationName: styled(publication.name, TextMarks.bold), language: publication.language,
+            direction: ScriptDirection.of(edition.subject), subject: clean(edition.subject),
+            preheader: nonEmpty(clean(edition.preheader)),
+            dateLine: styled(dateLine, TextMarks.dim), issueLine: issueLine,
+            hasNote: !markdown.blocks.isEmpty, note: note, sections: sections, footer: footer,
+            references: links.urls.enumerated().map { ReferenceView(number: $0.offset + 1, url: $0.element) },
+            hasReferences: !links.urls.isEmpty)
+    }
+}
+
+func nonEmpty(_ text: String) -> String? {
+    text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : text
+}
+
+/// Numbers links in the order they first appear; a link seen again keeps its number.
+final class LinkTable {
+    private(set) var urls: [String] = []
+    private var numbers: [String: Int] = [:]
+
+    func number(for url: String) -> Int {
+        if let number = numbers[url] { return number }
+        urls.append(url)
+        numbers[url] = urls.count
+        return urls.count
+    }
+}
+
+/// `09:30` in the publication's zone, with the POSIX locale.
+struct ClockTime {
+    let calendar: Calendar
+
+    init(timeZone: TimeZone) {
+        calendar = .gregorian(in: timeZone)
+    }
+
+    func string(_ date: Date) -> String {
+        let parts = calendar.dateComponents([.hour, .minute], from: date)
+        return String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+    }
+}
+
+/// Whether text reads right to left, judged by its first strong character (as the Unicode bidi algorithm does).
+public enum ScriptDirection {
+    public static func of(_ text: String) -> String {
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            // Hebrew, Arabic, Syriac, Thaana, NKo and the Arabic presentation forms.
+            if (0x0590...0x08FF).contains(value) || (0xFB1D...0xFDFF).contains(value) || (0xFE70...0xFEFF).contains(value) {
+                return "rtl"
+            }
+            if scalar.properties.isAlphabetic { return "ltr" }
+        }
+        return "ltr"
+    }
+}

@@ -1,0 +1,78 @@
+import CCurl
+
+/// libcurl's process-wide set-up, done once before the first handle.
+enum Curl {
+    static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+
+    static func describe(_ code: CURLcode) -> String {
+        String(cString: curl_easy_strerror(code))
+    }
+
+    /// The libcurl version line, for `digest --version` and bug reports.
+    static var version: String { String(cString: curl_version()) }
+}
+
+/// The state one transfer's callbacks share, passed to C as an unretained pointer.
+final class TransferContext {
+    var upload: [UInt8] = []
+    var offset = 0
+    /// The read callback has handed libcurl the whole message: from here a missing reply means
+    /// the message may have been delivered.
+    var bodyComplete = false
+    /// Every reply line of this transfer, in order.
+    var replyLines: [String] = []
+
+    func reset(upload: [UInt8]) {
+        self.upload = upload
+        offset = 0
+        bodyComplete = false
+        replyLines.removeAll(keepingCapacity: true)
+    }
+
+    /// The last reply, all its lines (`250-…` continuations included), joined by spaces.
+    var finalReply: String {
+        guard let last = replyLines.last else { return "" }
+        let code = last.prefix(3)
+        var lines: [String] = []
+        for line in replyLines.reversed() {
+            guard line.hasPrefix(code) else { break }
+            lines.insert(String(line.dropFirst(4)), at: 0)
+            if lines.count > 1 && line.dropFirst(3).first == " " { break }
+        }
+        return "\(code) " + lines.joined(separator: " ")
+    }
+}
+
+/// Hands libcurl the next piece of the message.
+let readCallback: digest_curl_data_callback = { buffer, size, count, context in
+    guard let buffer, let context else { return 0 }
+    let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+    let remaining = transfer.upload.count - transfer.offset
+    let length = min(size * count, remaining)
+    if length == 0 {
+        transfer.bodyComplete = true
+        return 0
+    }
+    transfer.upload.withUnsafeBytes { bytes in
+        if let base = bytes.baseAddress {
+            UnsafeMutableRawPointer(buffer).copyMemory(from: base + transfer.offset, byteCount: length)
+        }
+    }
+    transfer.offset += length
+    return length
+}
+
+/// Receives every reply line the SMTP server sends.
+let headerCallback: digest_curl_data_callback = { buffer, size, count, context in
+    let length = size * count
+    guard let buffer, let context else { return length }
+    let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
+    let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
+    var line = String(decoding: bytes, as: UTF8.self)
+    while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+    transfer.replyLines.append(line)
+    return length
+}
+
+/// Discards response bodies (SMTP has none for a send, but libcurl would print to stdout otherwise).
+let discardCallback: digest_curl_data_callback = { _, size, count, _ in size * count }

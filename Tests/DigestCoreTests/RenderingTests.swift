@@ -1,0 +1,118 @@
+import DigestCore
+import DigestTestSupport
+import Foundation
+import Testing
+
+@Suite("Rendering the sample edition")
+struct RenderingTests {
+    static let golden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
+
+    @Test func textPartMatchesGoldenFile() throws {
+        let (_, renderer, edition) = try Repository.sample()
+        try Golden.check(try renderer.render(edition).text(), file: "sample.txt", folder: Self.golden)
+    }
+
+    @Test func htmlPartMatchesGoldenFile() throws {
+        let (_, renderer, edition) = try Repository.sample()
+        try Golden.check(try renderer.render(edition).html, file: "sample.html", folder: Self.golden)
+    }
+
+    @Test func terminalPreviewMatchesGoldenFile() throws {
+        let (_, renderer, edition) = try Repository.sample()
+        let styled = try renderer.render(edition).text(width: 60, painter: TextPainter(color: true, hyperlinks: true))
+        try Golden.check(styled, file: "sample-preview-60.ansi", folder: Self.golden)
+    }
+
+    @Test func textPartKeepsTo72ColumnsExceptUnbreakableURLs() throws {
+        let (_, renderer, edition) = try Repository.sample()
+        let rendered = try renderer.render(edition)
+        for line in rendered.text().split(separator: "\n") where DisplayWidth.of(line) > 72 {
+            #expect(line.hasPrefix("["), "only reference lines with long URLs may pass 72 columns: \(line)")
+            #expect(!line.dropFirst().contains(" ") || line.split(separator: " ").count == 2)
+        }
+    }
+
+    @Test func everyLinkOfTheHTMLPartIsANumberedReferenceInTheTextPart() throws {
+        let (publication, renderer, edition) = try Repository.sample()
+        let rendered = try renderer.render(edition)
+        let text = rendered.text()
+        for item in edition.items {
+            #expect(rendered.links.contains(item.url))
+            #expect(rendered.html.contains("href=\"\(item.url)\""))
+        }
+        for (index, url) in rendered.links.enumerated() {
+            #expect(text.contains("[\(index + 1)] \(url)"))
+        }
+        #expect(text.hasSuffix("Unsubscribe: \(publication.unsubscribeURL)\n"))
+    }
+
+    @Test func plainPaintingLeavesNoMarksOrEscapes() throws {
+        let (_, renderer, edition) = try Repository.sample()
+        let text = try renderer.render(edition).text(width: 50)
+        #expect(!text.unicodeScalars.contains { (0xE000...0xE00F).contains($0.value) || $0 == "\u{1B}" })
+    }
+
+    @Test func titlesCannotForgeStyleMarks() throws {
+        var (_, renderer, edition) = try Repository.sample()
+        edition.sections[0].items[0].title = "Forged \u{E004}99\u{E005} \u{E000}bold"
+        let text = try renderer.render(edition).text(painter: TextPainter(color: true, hyperlinks: true))
+        #expect(text.contains("Forged 99 bold"))
+    }
+
+    @Test func htmlEscapesContentFromTheEdition() throws {
+        var (_, renderer, edition) = try Repository.sample()
+        edition.sections[0].items[0].summary = "<script>alert('x')</script> & more"
+        let html = try renderer.render(edition).html
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("&lt;script&gt;"))
+    }
+
+    @Test func arabicSubjectMakesTheHTMLRightToLeft() throws {
+        var (_, renderer, edition) = try Repository.sample()
+        edition.subject = "سوريا اليوم: النظام وروسيا"
+        let html = try renderer.render(edition).html
+        #expect(html.contains("<html lang=\"en\" dir=\"rtl\""))
+        #expect(html.contains("<div lang=\"en\" dir=\"rtl\""))
+    }
+
+    @Test func emptySectionSaysSoInsteadOfVanishing() throws {
+        var (_, renderer, edition) = try Repository.sample()
+        edition.sections.append(Section(title: "Elsewhere", items: []))
+        let rendered = try renderer.render(edition)
+        #expect(rendered.text().contains("Elsewhere\n=========\n\nNothing in this section today."))
+        #expect(rendered.html.contains("Nothing in this section today."))
+    }
+}
+
+@Suite("Text layout")
+struct TextLayoutTests {
+    @Test func wrapsAtSpacesAndNeverInsideAURL() {
+        let url = "https://example.com/" + String(repeating: "a", count: 100)
+        let wrapped = TextWrapper.wrap("Read more at \(url) today please", width: 40)
+        #expect(wrapped == "Read more at\n\(url)\ntoday please")
+    }
+
+    @Test func listItemsHangUnderTheirText() {
+        let wrapped = TextWrapper.wrap("- one two three four five six seven eight nine ten", width: 24)
+        #expect(wrapped == "- one two three four\n  five six seven eight\n  nine ten")
+    }
+
+    @Test func wideCharactersCountTwoColumns() {
+        #expect(DisplayWidth.of("日本語") == 6)
+        #expect(DisplayWidth.of("café") == 4)
+        #expect(DisplayWidth.of("e\u{301}") == 1)
+        let wrapped = TextWrapper.wrap("日本語 日本語 日本語 日本語", width: 20)
+        #expect(wrapped.split(separator: "\n").allSatisfy { DisplayWidth.of($0) <= 20 })
+    }
+
+    @Test func headingRulesAreCutToTheWidth() {
+        #expect(TextWrapper.wrap(String(repeating: "=", count: 30), width: 20) == String(repeating: "=", count: 20))
+    }
+
+    @Test func referencesBecomeHyperlinksOnlyWhenAsked() {
+        let marked = "See " + TextMarks.reference(1) + " and " + TextMarks.bold("this")
+        #expect(TextPainter.plain.paint(marked, links: ["https://example.com"]) == "See [1] and this")
+        let styled = TextPainter(color: true, hyperlinks: true).paint(marked, links: ["https://example.com"])
+        #expect(styled == "See \u{1B}]8;;https://example.com\u{1B}\\\u{1B}[36m[1]\u{1B}[39m\u{1B}]8;;\u{1B}\\ and \u{1B}[1mthis\u{1B}[22m")
+    }
+}

@@ -1,0 +1,63 @@
+import DigestCore
+import DigestTestSupport
+import Foundation
+import Testing
+
+@Suite("Templates")
+struct TemplateTests {
+    /// The sample workspace's templates, with `changes` applied (name → new text, nil to delete).
+    func sources(changing changes: [String: String?]) throws -> [TemplateSet.Source] {
+        let folder = Repository.root.appendingPathComponent("Templates")
+        var sources: [String: TemplateSet.Source] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: folder.path)
+        while let relative = enumerator?.nextObject() as? String {
+            guard relative.hasSuffix(".mustache") else { continue }
+            let name = String(relative.dropLast(".mustache".count))
+            let text = try String(contentsOf: folder.appendingPathComponent(relative), encoding: .utf8)
+            sources[name] = TemplateSet.Source(name: name, path: "Templates/\(relative)", text: text)
+        }
+        for (name, text) in changes {
+            sources[name] = text.map { TemplateSet.Source(name: name, path: "Templates/\(name).mustache", text: $0) }
+        }
+        return Array(sources.values)
+    }
+
+    func problems(changing changes: [String: String?]) throws -> [Problem] {
+        do {
+            _ = try TemplateSet(sources: try sources(changing: changes))
+            return []
+        } catch let problems as Problems {
+            return problems.all
+        }
+    }
+
+    @Test func sampleTemplatesLoadCleanly() throws {
+        #expect(try problems(changing: [:]).isEmpty)
+    }
+
+    @Test func unknownVariableIsAnErrorWithFileLineAndColumn() throws {
+        let found = try problems(changing: ["partials/text/video": "{{%CONTENT_TYPE: TEXT}}\n{{title}}\n  {{sumary}}\n"])
+        #expect(found.count == 1)
+        #expect(found[0].file == "Templates/partials/text/video.mustache")
+        #expect(found[0].line == 3)
+        #expect(found[0].column == 3)
+        #expect(found[0].message.contains("'sumary'") && found[0].message.contains("did you mean 'summary'"))
+    }
+
+    @Test func missingPartialIsAnError() throws {
+        let found = try problems(changing: ["partials/html/video": nil])
+        #expect(found.count == 1)
+        #expect(found[0].file == "Templates/digest.html.mustache")
+        #expect(found[0].message == "the partial 'partials/html/video' does not exist")
+    }
+
+    @Test func syntaxErrorNamesTheTemplate() throws {
+        let found = try problems(changing: ["partials/text/article": "{{#title}}\nno end\n"])
+        #expect(found.contains { $0.file == "Templates/partials/text/article.mustache" && $0.message.contains("never closed") })
+    }
+
+    @Test func missingRequiredTemplateIsAnError() throws {
+        let found = try problems(changing: ["digest.txt": nil])
+        #expect(found.contains { $0.message == "the template 'digest.txt' is missing" })
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// A real SMTP server (Python's aiosmtpd, run by Tests/Support/smtp_server.py) on a free loopback port,
+/// which stores every message it accepts as a file for the test to inspect.
+public final class SMTPTestServer: @unchecked Sendable {
+    public let port: Int
+    public let mailbox: URL
+    private let process: Process
+
+    /// Starts the server. `reject` lists recipients answered with 550 at RCPT; `deferred` with 451.
+    public init(reject: [String] = [], deferred: [String] = []) throws {
+        let mailbox = try Repository.temporaryFolder("smtp-mailbox")
+        let script = Repository.root.appendingPathComponent("Tests/Support/smtp_server.py").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Subprocess.python)
+        process.arguments =
+            [script, "--mailbox", mailbox.path] + reject.flatMap { ["--reject", $0] } + deferred.flatMap { ["--defer", $0] }
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        // The script prints "READY <port>" once it listens.
+        var buffer = Data()
+        while !buffer.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer += chunk
+        }
+        let line = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6)) else {
+            process.terminate()
+            throw SetupFailure(
+                message: "the test SMTP server did not start (got '\(line)'); is aiosmtpd installed? (pip install aiosmtpd)")
+        }
+        self.port = port
+        self.mailbox = mailbox
+        self.process = process
+    }
+
+    deinit {
+        stop()
+    }
+
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    public var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// The accepted messages, in arrival order: each `.eml` with the envelope recipients from its `.json`.
+    public func received() throws -> [(recipients: [String], file: URL)] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: mailbox.path).filter { $0.hasSuffix(".eml") }.sorted()
+        return try names.map { name in
+            let file = mailbox.appendingPathComponent(name)
+            let envelope = file.deletingPathExtension().appendingPathExtension("json")
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: envelope)) as? [String: Any]
+            return ((json?["rcpt_tos"] as? [String]) ?? [], file)
+        }
+    }
+}
+
+public struct SetupFailure: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// Parses messages with Python's `email` package (policy.default), as a strict receiver would.
+public struct ParsedMessage: Decodable, Sendable {
+    public var defects: [String]
+    public var subject: String
+    public var from: String
+    public var to: String
+    public var contentType: String
+    public var partTypes: [String]
+    public var text: String
+    public var html: String
+    public var longestLine: Int
+    public var bareLineFeeds: Int
+    public var nonASCIIBytes: Int
+    public var headerNames: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case defects, subject, from, to, text, html
+        case contentType = "content_type"
+        case partTypes = "part_types"
+        case longestLine = "longest_line"
+        case bareLineFeeds = "bare_line_feeds"
+        case nonASCIIBytes = "non_ascii_bytes"
+        case headerNames = "header_names"
+    }
+
+    public static func parse(_ files: [URL]) throws -> [ParsedMessage] {
+        let script = Repository.root.appendingPathComponent("Tests/Support/inspect_messages.py").path
+        let result = try Subprocess.run(Subprocess.python, [script] + files.map(\.path))
+        guard result.status == 0 else {
+            throw SetupFailure(message: "inspect_messages.py failed: \(result.stderr)")
+        }
+        return try JSONDecoder().decode([ParsedMessage].self, from: Data(result.stdout.utf8))
+    }
+}

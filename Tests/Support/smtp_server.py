@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""A real SMTP server for digest's integration tests (aiosmtpd on a free loopback port).
+
+Stores each accepted message as NNNN.eml with its envelope in NNNN.json, answers chosen
+recipients with 550 (--reject) or 451 (--defer) at RCPT, prints "READY <port>" once listening,
+and runs until terminated.
+"""
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+
+from aiosmtpd.controller import Controller
+
+
+class Handler:
+    def __init__(self, mailbox, reject, defer):
+        self.mailbox = mailbox
+        self.reject = {a.lower() for a in reject}
+        self.defer = {a.lower() for a in defer}
+        self.count = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
+        if address.lower() in self.defer:
+            return f"451 4.3.0 <{address}>: Temporary lookup failure"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        base = os.path.join(self.mailbox, f"{self.count:06d}")
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(envelope.original_content)
+        with open(base + ".json", "w") as f:
+            json.dump({"mail_from": envelope.mail_from, "rcpt_tos": envelope.rcpt_tos}, f)
+        os.rename(base + ".eml.tmp", base + ".eml")
+        return f"250 2.0.0 Ok: queued as TEST{self.count:06d}"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mailbox", required=True)
+    parser.add_argument("--reject", action="append", default=[])
+    parser.add_argument("--defer", action="append", default=[])
+    args = parser.parse_args()
+    handler = Handler(args.mailbox, args.reject, args.defer)
+    for attempt in range(20):
+        port = free_port()
+        controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False,
+                                data_size_limit=64 * 1024 * 1024)
+        try:
+            controller.start()
+            break
+        except Exception:
+            if attempt == 19:
+                raise
+    print(f"READY {port}", flush=True)
+    stop = asyncio.Event()
+    signal.signal(signal.SIGTERM, lambda *_: (controller.stop(), sys.exit(0)))
+    signal.signal(signal.SIGINT, lambda *_: (controller.stop(), sys.exit(0)))
+    signal.pause()
+
+
+if __name__ == "__main__":
+    main()
