@@ -100,7 +100,7 @@ extension EditionView {
         edition: Edition, publication: Publication, target: RenderTarget, unsubscribeURL: String
     ) -> EditionView {
         let links = LinkTable()
-        let clean = TextMarks.strip
+        let clean = TextMarks.singleLine
         func ref(_ url: String) -> String {
             target == .text ? " " + TextMarks.reference(links.number(for: url)) : ""
         }
@@ -108,7 +108,7 @@ extension EditionView {
             target == .text ? style(text) : text
         }
         let timeFormatter = ClockTime(timeZone: publication.timeZone)
-        let markdown = Markdown(clean(edition.note))
+        let markdown = Markdown(TextMarks.strip(edition.note))
         let note =
             target == .html
             ? MarkdownRenderer.html(markdown) : MarkdownRenderer.text(markdown, link: { links.number(for: $0) })

@@ -18,6 +18,25 @@ public enum TextMarks {
     /// `[n]`, the n-th entry of the link list.
     public static func reference(_ number: Int) -> String { "\(referenceOn)\(number)\(referenceOff)" }
 
+    /// `text` on one line and without marks: line breaks, tabs and other control characters become
+    /// spaces. For titles, names and summaries, which templates place on lines of their own.
+    public static func singleLine(_ text: String) -> String {
+        var output = String.UnicodeScalarView()
+        var lastWasSpace = true
+        for scalar in text.unicodeScalars where !isMark(scalar) {
+            let value = scalar.value
+            if value < 0x20 || value == 0x7F || value == 0x85 || value == 0x2028 || value == 0x2029 || scalar == " " {
+                if !lastWasSpace { output.append(" ") }
+                lastWasSpace = true
+            } else {
+                output.append(scalar)
+                lastWasSpace = false
+            }
+        }
+        if output.last == " " { output.removeLast() }
+        return String(output)
+    }
+
     /// `text` without any private-use mark, for values that come from outside.
     public static func strip(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: isMark) else { return text }

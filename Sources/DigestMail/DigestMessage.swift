@@ -64,7 +64,9 @@ public struct DigestMessageBuilder: Sendable {
         for (type, body) in [("text/plain", encodedText), ("text/html", encodedHTML)] {
             data += Array("--\(boundary)\r\nContent-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
             data += body
-            if body.last != 0x0A { data += [0x0D, 0x0A] }
+            // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the body's own
+            // last line break needs one more.
+            data += [0x0D, 0x0A]
         }
         data += Array("--\(boundary)--\r\n".utf8)
         return OutgoingMessage(

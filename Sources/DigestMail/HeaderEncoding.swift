@@ -1,30 +1,12 @@
+import DigestCore
+
 /// Header field bodies as RFC 5322 and RFC 2047 want them: ASCII only, folded under 78 columns,
 /// no line over 998 octets, and nothing from the content able to start a header of its own.
 public enum HeaderEncoding {
-    /// Characters that end or split a header line in some reader: CR, LF, NUL and the other C0 controls,
-    /// DEL, NEL, and the Unicode line and paragraph separators. Each becomes a space.
-    static func isBreaking(_ scalar: Unicode.Scalar) -> Bool {
-        let value = scalar.value
-        return value < 0x20 || value == 0x7F || value == 0x85 || value == 0x2028 || value == 0x2029
-    }
-
-    /// `text` on one line: every line-breaking or control character replaced by a space, runs of spaces
-    /// collapsed, ends trimmed.
+    /// `text` on one line: CR, LF, NUL, the other controls, NEL and the Unicode line and paragraph
+    /// separators become spaces, so nothing from a feed or the edition can start a header of its own.
     public static func singleLine(_ text: String) -> String {
-        var output = String.UnicodeScalarView()
-        var lastWasSpace = true
-        for scalar in text.unicodeScalars {
-            let isSpace = isBreaking(scalar) || scalar == " "
-            if isSpace {
-                if !lastWasSpace { output.append(" ") }
-                lastWasSpace = true
-            } else {
-                output.append(scalar)
-                lastWasSpace = false
-            }
-        }
-        if output.last == " " { output.removeLast() }
-        return String(output)
+        TextMarks.singleLine(text)
     }
 
     /// An unstructured field (`Subject`), folded: plain words when the text is printable ASCII,
@@ -98,23 +80,27 @@ public enum HeaderEncoding {
     /// The text as `=?utf-8?b?…?=` words of at most 75 characters, each holding whole characters
     /// (never a split UTF-8 sequence or grapheme), one per folded line.
     static func encodedWords(_ text: String, firstLineUsed: Int) -> String {
-        // 75 - "=?utf-8?b?".count - "?=".count = 63 base64 characters: 45 bytes.
-        let maximumBytes = 45
+        // 75 - "=?utf-8?b?".count - "?=".count = 63 base64 characters: 45 bytes. The first word shares
+        // its line with the field name, so it holds what fits in the 78 columns left there.
+        var maximumBytes = min(45, max(3, (78 - firstLineUsed - 12) / 4 * 3))
         var words: [String] = []
         var chunk: [UInt8] = []
+        func endWord() {
+            words.append(encodedWord(chunk))
+            chunk = []
+            maximumBytes = 45
+        }
         for character in text {
             let bytes = Array(String(character).utf8)
             if !chunk.isEmpty && chunk.count + bytes.count > maximumBytes {
-                words.append(encodedWord(chunk))
-                chunk = []
+                endWord()
             }
             if bytes.count > maximumBytes {
                 // A grapheme longer than a word (a long emoji sequence): split between its scalars.
                 for scalar in String(character).unicodeScalars {
                     let scalarBytes = Array(String(scalar).utf8)
-                    if chunk.count + scalarBytes.count > maximumBytes {
-                        words.append(encodedWord(chunk))
-                        chunk = []
+                    if !chunk.isEmpty && chunk.count + scalarBytes.count > maximumBytes {
+                        endWord()
                     }
                     chunk += scalarBytes
                 }

@@ -24,8 +24,9 @@ def inspect(path):
         "to": str(message["to"] or ""),
         "content_type": message.get_content_type(),
         "part_types": [p.get_content_type() for p in message.walk()],
-        "text": text.get_content() if text is not None else "",
-        "html": html.get_content() if html is not None else "",
+        # Text travels in canonical CRLF form (RFC 2046); compare it as the reader's LF lines.
+        "text": text.get_content().replace("\r\n", "\n") if text is not None else "",
+        "html": html.get_content().replace("\r\n", "\n") if html is not None else "",
         "longest_line": max(len(line) for line in lines),
         "bare_line_feeds": sum(line.count(b"\n") for line in lines),
         "non_ascii_bytes": sum(1 for b in raw if b >= 0x80),
