@@ -29,17 +29,19 @@ final class TransferContext {
         replyLines.removeAll(keepingCapacity: true)
     }
 
-    /// The last reply, all its lines (`250-…` continuations included), joined by spaces.
-    var finalReply: String {
-        guard let last = replyLines.last else { return "" }
-        let code = last.prefix(3)
-        var lines: [String] = []
-        for line in replyLines.reversed() {
-            guard line.hasPrefix(code) else { break }
-            lines.insert(String(line.dropFirst(4)), at: 0)
-            if lines.count > 1 && line.dropFirst(3).first == " " { break }
+    /// The reply with `code` (libcurl's CURLINFO_RESPONSE_CODE), all its lines joined by spaces. After a
+    /// failure libcurl sends QUIT, so the last reply ("221 Bye") is not the one that matters.
+    func reply(code: Int) -> String {
+        let prefix = String(code)
+        guard let end = replyLines.lastIndex(where: { $0.hasPrefix(prefix) }) ?? replyLines.indices.last else {
+            return ""
         }
-        return "\(code) " + lines.joined(separator: " ")
+        let replyCode = replyLines[end].prefix(3)
+        var start = end
+        // Continuation lines ("250-…") precede the last line ("250 …") of a multi-line reply.
+        while start > 0, replyLines[start - 1].hasPrefix(replyCode + "-") { start -= 1 }
+        let text = replyLines[start...end].map { String($0.dropFirst(4)) }.joined(separator: " ")
+        return "\(replyCode) \(text)"
     }
 }
 

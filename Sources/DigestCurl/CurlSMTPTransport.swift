@@ -17,6 +17,8 @@ public final class CurlSMTPTransport: MailTransport {
         public var caFile: String?
         public var username: String?
         public var password: String?
+        /// When STARTTLS is demanded.
+        public var tls: TLSPolicy
         public var connectTimeout: Int
         /// How long to wait for any reply. RFC 5321 §4.5.3.2 gives the server 10 minutes after the data.
         public var replyTimeout: Int
@@ -25,17 +27,26 @@ public final class CurlSMTPTransport: MailTransport {
 
         public init(
             url: String, helo: String, caFile: String? = nil, username: String? = nil, password: String? = nil,
-            connectTimeout: Int = 15, replyTimeout: Int = 600, messageTimeout: Int = 900
+            tls: TLSPolicy = .requiredUnlessLoopback, connectTimeout: Int = 15, replyTimeout: Int = 600, messageTimeout: Int = 900
         ) {
             self.url = url
             self.helo = helo
             self.caFile = caFile
             self.username = username
             self.password = password
+            self.tls = tls
             self.connectTimeout = connectTimeout
             self.replyTimeout = replyTimeout
             self.messageTimeout = messageTimeout
         }
+    }
+
+    /// When a `smtp://` connection must be upgraded with STARTTLS (`smtps://` is always TLS).
+    public enum TLSPolicy: Sendable {
+        /// Required, except to a relay on this machine, where it is used when offered.
+        case requiredUnlessLoopback
+        /// Required everywhere: a relay that does not offer STARTTLS gets nothing.
+        case required
     }
 
     /// Why a transport cannot be set up.
@@ -87,7 +98,8 @@ public final class CurlSMTPTransport: MailTransport {
         let isImplicitTLS = url.lowercased().hasPrefix("smtps://")
         try check(digest_curl_setopt_string(handle, CURLOPT_URL, url), "the URL")
         // STARTTLS is required unless the relay is on this machine (or TLS is implicit with smtps://).
-        let tls = isImplicitTLS ? CURLUSESSL_ALL : (Self.isLoopback(configuration.url) ? CURLUSESSL_TRY : CURLUSESSL_ALL)
+        let optional = !isImplicitTLS && configuration.tls == .requiredUnlessLoopback && Self.isLoopback(configuration.url)
+        let tls = optional ? CURLUSESSL_TRY : CURLUSESSL_ALL
         try check(digest_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)), "TLS")
         try check(digest_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "certificate checks")
         try check(digest_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "certificate checks")
@@ -133,36 +145,45 @@ public final class CurlSMTPTransport: MailTransport {
         var replyCode = 0
         _ = digest_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &replyCode)
         return Self.outcome(
-            recipient: message.recipient, code: code, replyCode: replyCode, reply: context.finalReply,
+            recipient: message.recipient, code: code, replyCode: replyCode, reply: context.reply(code: replyCode),
             bodyComplete: context.bodyComplete, detail: String(cString: errorBuffer))
     }
 
     /// Classifies a transfer's result. The reply code decides when the server gave one; without one, a
     /// failure after the whole body left us is "in doubt" (the server may have queued it), never a
     /// failure to retry blindly.
+    public static func outcomeStatus(code: Int, replyCode: Int, bodyComplete: Bool) -> DeliveryOutcome.Status {
+        if code == Int(CURLE_OK.rawValue) { return .accepted }
+        if replyCode >= 500 { return .rejected }
+        if replyCode >= 400 { return .deferred }
+        return bodyComplete ? .inDoubt : .deferred
+    }
+
     static func outcome(
         recipient: EmailAddress, code: CURLcode, replyCode: Int, reply: String, bodyComplete: Bool, detail: String
     ) -> DeliveryOutcome {
-        if code == CURLE_OK {
-            return DeliveryOutcome(recipient: recipient, status: .accepted, replyCode: replyCode, reply: reply)
-        }
+        let status = outcomeStatus(code: Int(code.rawValue), replyCode: replyCode, bodyComplete: bodyComplete)
         let reason = detail.isEmpty ? Curl.describe(code) : detail
-        if code == CURLE_LOGIN_DENIED {
+        let serverReply = replyCode > 0 ? replyCode : nil
+        switch status {
+        case .accepted, .rejected:
+            return DeliveryOutcome(recipient: recipient, status: status, replyCode: serverReply, reply: reply)
+        case .deferred where code == CURLE_LOGIN_DENIED:
             return DeliveryOutcome(
-                recipient: recipient, status: .deferred, replyCode: replyCode == 0 ? nil : replyCode,
+                recipient: recipient, status: .deferred, replyCode: serverReply,
                 reply: "authentication failed: \(reply.isEmpty ? reason : reply) (check DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD)")
-        }
-        if replyCode >= 500 {
-            return DeliveryOutcome(recipient: recipient, status: .rejected, replyCode: replyCode, reply: reply)
-        }
-        if replyCode >= 400 {
-            return DeliveryOutcome(recipient: recipient, status: .deferred, replyCode: replyCode, reply: reply)
-        }
-        if bodyComplete {
+        case .deferred where code == CURLE_USE_SSL_FAILED:
+            return DeliveryOutcome(
+                recipient: recipient, status: .deferred, replyCode: serverReply,
+                reply: "the server does not offer STARTTLS, which digest requires for a relay on another machine (\(reason))")
+        case .deferred:
+            return DeliveryOutcome(
+                recipient: recipient, status: .deferred, replyCode: replyCode >= 400 ? replyCode : nil,
+                reply: replyCode >= 400 ? reply : reason)
+        case .inDoubt:
             return DeliveryOutcome(
                 recipient: recipient, status: .inDoubt, replyCode: nil,
                 reply: "no reply after the message was sent (\(reason)); it may have been delivered")
         }
-        return DeliveryOutcome(recipient: recipient, status: .deferred, replyCode: nil, reply: reason)
     }
 }

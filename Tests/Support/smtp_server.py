@@ -6,12 +6,10 @@ recipients with 550 (--reject) or 451 (--defer) at RCPT, prints "READY <port>" o
 and runs until terminated.
 """
 import argparse
-import asyncio
 import json
 import os
 import signal
 import socket
-import sys
 
 from aiosmtpd.controller import Controller
 
@@ -54,6 +52,8 @@ def main():
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--defer", action="append", default=[])
     args = parser.parse_args()
+    # A parent test process may start us with signals blocked; SIGTERM must stop us.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     handler = Handler(args.mailbox, args.reject, args.defer)
     for attempt in range(20):
         port = free_port()
@@ -66,10 +66,11 @@ def main():
             if attempt == 19:
                 raise
     print(f"READY {port}", flush=True)
-    stop = asyncio.Event()
-    signal.signal(signal.SIGTERM, lambda *_: (controller.stop(), sys.exit(0)))
-    signal.signal(signal.SIGINT, lambda *_: (controller.stop(), sys.exit(0)))
-    signal.pause()
+    # Messages are written whole and renamed, so stopping at once loses nothing.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.signal(signal.SIGINT, lambda *_: os._exit(0))
+    while True:
+        signal.pause()
 
 
 if __name__ == "__main__":
