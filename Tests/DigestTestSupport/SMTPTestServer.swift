@@ -65,6 +65,11 @@ public final class SMTPTestServer: @unchecked Sendable {
 
 public struct SetupFailure: Error, CustomStringConvertible {
     public var message: String
+
+    public init(message: String) {
+        self.message = message
+    }
+
     public var description: String { message }
 }
 
