@@ -40,7 +40,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "digest", dependencies: ["DigestCLI"]),
-        .target(name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
+        .target(
+            name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
         .testTarget(
             name: "DigestCoreTests",
             dependencies: ["DigestCore", "DigestTestSupport"],

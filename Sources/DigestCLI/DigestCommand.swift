@@ -22,7 +22,8 @@ public enum ExitStatus {
 
 /// Options every edition command takes.
 struct WorkspaceOptions: ParsableArguments {
-    @Option(name: .long, help: "The workspace folder (the one with publication.yaml). Default: found upwards from here.")
+    @Option(
+        name: .long, help: "The workspace folder (the one with publication.yaml). Default: found upwards from here.")
     var workspace: String?
 }
 

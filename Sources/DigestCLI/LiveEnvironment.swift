@@ -43,7 +43,8 @@ public struct LiveEnvironment: Sendable {
             folder = parent
         }
         throw Problem(
-            file: "publication.yaml", message: "no publication.yaml here or in any folder above \(currentDirectory.path)",
+            file: "publication.yaml",
+            message: "no publication.yaml here or in any folder above \(currentDirectory.path)",
             fix: "run digest inside a workspace, or pass --workspace DIR")
     }
 
@@ -52,7 +53,9 @@ public struct LiveEnvironment: Sendable {
         guard let given else { return EditionDate(containing: now(), in: publication.timeZone) }
         if given == "today" { return EditionDate(containing: now(), in: publication.timeZone) }
         guard let date = EditionDate(given) else {
-            throw Problem(file: "(command line)", message: "'\(given)' is not a date", fix: "write the date as YYYY-MM-DD, e.g. 2017-11-18")
+            throw Problem(
+                file: "(command line)", message: "'\(given)' is not a date",
+                fix: "write the date as YYYY-MM-DD, e.g. 2017-11-18")
         }
         return date
     }

@@ -43,7 +43,9 @@ struct PreviewCommand: AsyncParsableCommand {
         switch color {
         case .always: styled = true
         case .never: styled = false
-        case .auto: styled = isTTY && (environment.variables["NO_COLOR"] ?? "").isEmpty && environment.variables["TERM"] != "dumb"
+        case .auto:
+            styled =
+                isTTY && (environment.variables["NO_COLOR"] ?? "").isEmpty && environment.variables["TERM"] != "dumb"
         }
         let columns = width ?? (isTTY ? min(size.columns, 100) : 72)
         let painter = TextPainter(color: styled, hyperlinks: styled && environment.variables["TERM"] != "linux")

@@ -49,7 +49,8 @@ struct RenderCommand: AsyncParsableCommand {
             throw CommandFailure(message: "cannot write to \(folder.path): \(error.localizedDescription)")
         }
         for (name, data) in files {
-            Console.out("wrote \(loaded.workspace.displayPath(folder.appendingPathComponent(name))) (\(data.count) bytes)")
+            Console.out(
+                "wrote \(loaded.workspace.displayPath(folder.appendingPathComponent(name))) (\(data.count) bytes)")
         }
     }
 }

@@ -55,7 +55,9 @@ struct SendCommand: AsyncParsableCommand {
         }
         let builder = DigestMessageBuilder(
             publication: loaded.publication, rendered: loaded.rendered, identity: environment.identity)
-        Console.out("Sending \"\(loaded.rendered.subject)\" to \(recipients.count) address\(recipients.count == 1 ? "" : "es") via \(configuration.url)")
+        Console.out(
+            "Sending \"\(loaded.rendered.subject)\" to \(recipients.count) address\(recipients.count == 1 ? "" : "es") via \(configuration.url)"
+        )
         let started = Date()
         var outcomes: [DeliveryOutcome] = []
         for recipient in recipients {
@@ -77,7 +79,8 @@ struct SendCommand: AsyncParsableCommand {
         if password == nil, let file = variables["DIGEST_SMTP_PASSWORD_FILE"] {
             guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8)
             else {
-                throw CommandFailure(message: "cannot read the SMTP password file named by DIGEST_SMTP_PASSWORD_FILE (\(file))")
+                throw CommandFailure(
+                    message: "cannot read the SMTP password file named by DIGEST_SMTP_PASSWORD_FILE (\(file))")
             }
             password = text.trimmingCharacters(in: .newlines)
         }

@@ -70,7 +70,9 @@ public enum EditionFile {
                     + (suggestion.map { " (did you mean '\($0)'?)" } ?? ""))
             return nil
         }
-        guard let map = reader.mapping(node, named: "\(what) (\(kind.rawValue))", allowed: commonItemFields + (kindFields[kind] ?? []))
+        guard
+            let map = reader.mapping(
+                node, named: "\(what) (\(kind.rawValue))", allowed: commonItemFields + (kindFields[kind] ?? []))
         else { return nil }
         let title = reader.string(map, "title", in: what, required: true)
         let url = reader.url(map, "url", in: what, required: true)

@@ -118,7 +118,8 @@ extension EditionView {
                 let title = clean(item.title)
                 var view = ItemView(
                     isLead: item.isLead, title: styled(title, TextMarks.bold), url: item.url, ref: ref(item.url),
-                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: "", article: nil,
+                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: "",
+                    article: nil,
                     podcast: nil, video: nil)
                 var meta: [String] = []
                 switch item.content {
@@ -211,7 +212,9 @@ public enum ScriptDirection {
         for scalar in text.unicodeScalars {
             let value = scalar.value
             // Hebrew, Arabic, Syriac, Thaana, NKo and the Arabic presentation forms.
-            if (0x0590...0x08FF).contains(value) || (0xFB1D...0xFDFF).contains(value) || (0xFE70...0xFEFF).contains(value) {
+            if (0x0590...0x08FF).contains(value) || (0xFB1D...0xFDFF).contains(value)
+                || (0xFE70...0xFEFF).contains(value)
+            {
                 return "rtl"
             }
             if scalar.properties.isAlphabetic { return "ltr" }

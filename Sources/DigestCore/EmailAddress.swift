@@ -43,7 +43,9 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
             return "it contains a control character (a line break?)"
         }
         if !text.contains("@") { return "it has no '@'" }
-        if !text.allSatisfy(\.isASCII) { return "it has characters outside ASCII (write an IDN domain in its xn-- form)" }
+        if !text.allSatisfy(\.isASCII) {
+            return "it has characters outside ASCII (write an IDN domain in its xn-- form)"
+        }
         if text.contains(" ") { return "it contains a space" }
         return "it is not of the form name@example.com"
     }

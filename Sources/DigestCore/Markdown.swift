@@ -34,7 +34,9 @@ public struct Markdown: Equatable, Sendable {
                 list = []
             }
         }
-        for rawLine in source.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false) {
+        for rawLine in source.replacingOccurrences(of: "\r\n", with: "\n").split(
+            separator: "\n", omittingEmptySubsequences: false)
+        {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if line.isEmpty {
                 flush()

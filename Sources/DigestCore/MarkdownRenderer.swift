@@ -22,7 +22,8 @@ enum MarkdownRenderer {
         inlines.map { inline in
             switch inline {
             case .text(let text): HTMLEscape.text(text)
-            case .code(let text): "<code style=\"font-family:Menlo,Consolas,monospace;\">\(HTMLEscape.text(text))</code>"
+            case .code(let text):
+                "<code style=\"font-family:Menlo,Consolas,monospace;\">\(HTMLEscape.text(text))</code>"
             case .strong(let inner): "<strong>\(html(inner))</strong>"
             case .emphasis(let inner): "<em>\(html(inner))</em>"
             case .link(let inner, let url):

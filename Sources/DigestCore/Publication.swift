@@ -103,7 +103,8 @@ extension Publication {
                         sender = Mailbox(name: senderName, address: address)
                     } else {
                         reader.report(
-                            senderMap["address"], "'address' of 'sender' is not an email address: \(EmailAddress.reason(text))")
+                            senderMap["address"],
+                            "'address' of 'sender' is not an email address: \(EmailAddress.reason(text))")
                     }
                 }
             }
@@ -121,7 +122,9 @@ extension Publication {
         if let text = reader.string(map, "time_zone", in: what, required: true) {
             timeZone = TimeZone(identifier: text)
             if timeZone == nil {
-                reader.report(map["time_zone"], "'time_zone' '\(text)' is not a time zone name", fix: "use a name such as Europe/London or America/New_York")
+                reader.report(
+                    map["time_zone"], "'time_zone' '\(text)' is not a time zone name",
+                    fix: "use a name such as Europe/London or America/New_York")
             }
         }
         var smtp: SMTPSettings?

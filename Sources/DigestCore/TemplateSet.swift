@@ -44,7 +44,9 @@ public struct TemplateSet: Sendable {
             problems.append(
                 Problem(
                     file: "\(name).mustache", message: "the template '\(name)' is missing",
-                    fix: "every template folder needs digest.html.mustache and digest.txt.mustache; copy them from the sample workspace"))
+                    fix:
+                        "every template folder needs digest.html.mustache and digest.txt.mustache; copy them from the sample workspace"
+                ))
         }
         for source in sources {
             problems += TemplateChecker.check(source, knownNames: EditionView.fieldNames, templates: Set(byName.keys))
@@ -64,7 +66,8 @@ public struct TemplateSet: Sendable {
 
     static func describe(_ error: Error) -> String {
         switch error {
-        case MustacheTemplate.Error.sectionCloseNameIncorrect: "a section is closed with a different name than it was opened with"
+        case MustacheTemplate.Error.sectionCloseNameIncorrect:
+            "a section is closed with a different name than it was opened with"
         case MustacheTemplate.Error.unfinishedName: "a tag is not closed with }}"
         case MustacheTemplate.Error.expectedSectionEnd: "a section is opened but never closed"
         case MustacheTemplate.Error.invalidSetDelimiter: "the delimiter change is malformed"
@@ -132,7 +135,8 @@ enum TemplateChecker {
             default:
                 let name = bareName(tag)
                 if name != ".", !knownNames.contains(name) {
-                    let suggestion = YAMLReader.closest(to: name, in: Array(knownNames)).map { " (did you mean '\($0)'?)" } ?? ""
+                    let suggestion =
+                        YAMLReader.closest(to: name, in: Array(knownNames)).map { " (did you mean '\($0)'?)" } ?? ""
                     problems.append(
                         Problem(
                             file: source.path, line: line, column: column,
@@ -170,7 +174,10 @@ extension EditionView {
                 collect(child.value)
             }
         }
-        collect(EditionView.build(edition: .schemaSample, publication: .schemaSample, target: .text, unsubscribeURL: "https://example.com/u"))
+        collect(
+            EditionView.build(
+                edition: .schemaSample, publication: .schemaSample, target: .text,
+                unsubscribeURL: "https://example.com/u"))
         return names
     }()
 }
@@ -206,7 +213,8 @@ extension Edition {
 extension Publication {
     static var schemaSample: Publication {
         Publication(
-            name: "n", domain: "example.com", sender: Mailbox(address: EmailAddress(known: "digest", "example.com")), timeZone: .gmt,
+            name: "n", domain: "example.com", sender: Mailbox(address: EmailAddress(known: "digest", "example.com")),
+            timeZone: .gmt,
             smtp: SMTPSettings(url: "smtp://localhost"), postalAddress: "a\nb", unsubscribeURL: "https://example.com/u",
             archiveURL: "https://example.com/{date}")
     }

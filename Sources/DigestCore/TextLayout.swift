@@ -58,7 +58,8 @@ public enum DisplayWidth {
         // A reference mark pair shows as the brackets of "[3]".
         if scalar == TextMarks.referenceOn || scalar == TextMarks.referenceOff { return 1 }
         if TextMarks.isMark(scalar) || value == 0x200B || value == 0x200C || value == 0x200D || value == 0xFE0F
-            || (0x200E...0x200F).contains(value) || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            || (0x200E...0x200F).contains(value) || (0x202A...0x202E).contains(value)
+            || (0x2066...0x2069).contains(value)
         {
             return 0
         }
@@ -67,7 +68,8 @@ public enum DisplayWidth {
         default: break
         }
         if (0x1100...0x115F).contains(value) || (0x2E80...0xA4CF).contains(value) || (0xAC00...0xD7A3).contains(value)
-            || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value) || (0xFF00...0xFF60).contains(value)
+            || (0xF900...0xFAFF).contains(value) || (0xFE30...0xFE4F).contains(value)
+            || (0xFF00...0xFF60).contains(value)
             || (0xFFE0...0xFFE6).contains(value) || (0x1F300...0x1F64F).contains(value)
             || (0x1F900...0x1F9FF).contains(value) || (0x20000...0x3FFFD).contains(value)
         {

@@ -28,7 +28,9 @@ public struct Workspace: Sendable {
     }
 
     public func loadPublication() throws -> Publication {
-        let text = try read(configFile, what: "the publication config", fix: "run digest from the workspace folder (the one with publication.yaml), or pass --workspace")
+        let text = try read(
+            configFile, what: "the publication config",
+            fix: "run digest from the workspace folder (the one with publication.yaml), or pass --workspace")
         return try Publication.decode(text, file: displayPath(configFile))
     }
 
@@ -43,7 +45,8 @@ public struct Workspace: Sendable {
         let edition = try EditionFile.decode(try read(file, what: "the edition", fix: nil), file: displayPath(file))
         if edition.date != date {
             throw Problem(
-                file: displayPath(file), message: "the file says date: \(edition.date) but lies in the folder of \(date)",
+                file: displayPath(file),
+                message: "the file says date: \(edition.date) but lies in the folder of \(date)",
                 fix: "correct 'date' or move the file to Editions/\(edition.date)/")
         }
         return edition
@@ -71,7 +74,9 @@ public struct Workspace: Sendable {
         else {
             throw Problem(
                 file: displayPath(folder), message: "the template folder does not exist",
-                fix: "set 'templates' in publication.yaml to the folder with digest.html.mustache and digest.txt.mustache")
+                fix:
+                    "set 'templates' in publication.yaml to the folder with digest.html.mustache and digest.txt.mustache"
+            )
         }
         var sources: [TemplateSet.Source] = []
         let base = folder.standardizedFileURL.path
@@ -81,7 +86,8 @@ public struct Workspace: Sendable {
             let url = URL(fileURLWithPath: base).appendingPathComponent(relative)
             let text = try read(url, what: "a template", fix: nil)
             sources.append(
-                TemplateSet.Source(name: String(relative.dropLast(".mustache".count)), path: displayPath(url), text: text))
+                TemplateSet.Source(
+                    name: String(relative.dropLast(".mustache".count)), path: displayPath(url), text: text))
         }
         return try TemplateSet(sources: sources.sorted { $0.name < $1.name })
     }

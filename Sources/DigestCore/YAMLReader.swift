@@ -15,7 +15,8 @@ final class YAMLReader {
     func parse(_ text: String) -> Node? {
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                report(nil, "the file is empty", fix: "see Editions/2017-11-18/edition.yaml for the shape of an edition")
+                report(
+                    nil, "the file is empty", fix: "see Editions/2017-11-18/edition.yaml for the shape of an edition")
                 return nil
             }
             return node
@@ -38,7 +39,8 @@ final class YAMLReader {
     }
 
     func report(_ node: Node?, _ message: String, fix: String? = nil) {
-        problems.append(Problem(file: file, line: node?.mark?.line, column: node?.mark?.column, message: message, fix: fix))
+        problems.append(
+            Problem(file: file, line: node?.mark?.line, column: node?.mark?.column, message: message, fix: fix))
     }
 
     /// The mapping of `node`, checking that it holds only `allowed` keys.

@@ -27,7 +27,8 @@ public final class CurlSMTPTransport: MailTransport {
 
         public init(
             url: String, helo: String, caFile: String? = nil, username: String? = nil, password: String? = nil,
-            tls: TLSPolicy = .requiredUnlessLoopback, connectTimeout: Int = 15, replyTimeout: Int = 600, messageTimeout: Int = 900
+            tls: TLSPolicy = .requiredUnlessLoopback, connectTimeout: Int = 15, replyTimeout: Int = 600,
+            messageTimeout: Int = 900
         ) {
             self.url = url
             self.helo = helo
@@ -98,7 +99,8 @@ public final class CurlSMTPTransport: MailTransport {
         let isImplicitTLS = url.lowercased().hasPrefix("smtps://")
         try check(digest_curl_setopt_string(handle, CURLOPT_URL, url), "the URL")
         // STARTTLS is required unless the relay is on this machine (or TLS is implicit with smtps://).
-        let optional = !isImplicitTLS && configuration.tls == .requiredUnlessLoopback && Self.isLoopback(configuration.url)
+        let optional =
+            !isImplicitTLS && configuration.tls == .requiredUnlessLoopback && Self.isLoopback(configuration.url)
         let tls = optional ? CURLUSESSL_TRY : CURLUSESSL_ALL
         try check(digest_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(tls.rawValue)), "TLS")
         try check(digest_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "certificate checks")
@@ -113,9 +115,12 @@ public final class CurlSMTPTransport: MailTransport {
             try check(digest_curl_setopt_string(handle, CURLOPT_PASSWORD, password), "the password")
         }
         try check(digest_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
-        try check(digest_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, configuration.connectTimeout), "the connect timeout")
         try check(
-            digest_curl_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, configuration.replyTimeout), "the reply timeout")
+            digest_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, configuration.connectTimeout), "the connect timeout"
+        )
+        try check(
+            digest_curl_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, configuration.replyTimeout),
+            "the reply timeout")
         try check(digest_curl_setopt_long(handle, CURLOPT_TIMEOUT, configuration.messageTimeout), "the message timeout")
         try check(digest_curl_setopt_long(handle, CURLOPT_UPLOAD, 1), "upload")
         try check(digest_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), "the error buffer")
@@ -134,11 +139,14 @@ public final class CurlSMTPTransport: MailTransport {
         let recipients: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "<\(message.recipient)>")
         defer { curl_slist_free_all(recipients) }
         guard recipients != nil else {
-            return DeliveryOutcome(recipient: message.recipient, status: .deferred, replyCode: nil, reply: "out of memory")
+            return DeliveryOutcome(
+                recipient: message.recipient, status: .deferred, replyCode: nil, reply: "out of memory")
         }
         var code = digest_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(message.envelopeFrom)>")
         if code == CURLE_OK { code = digest_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients) }
-        if code == CURLE_OK { code = digest_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.data.count)) }
+        if code == CURLE_OK {
+            code = digest_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.data.count))
+        }
         if code == CURLE_OK { code = curl_easy_perform(handle) }
         // The list is freed on return: make sure the handle no longer points at it.
         _ = digest_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, nil)
@@ -171,11 +179,15 @@ public final class CurlSMTPTransport: MailTransport {
         case .deferred where code == CURLE_LOGIN_DENIED:
             return DeliveryOutcome(
                 recipient: recipient, status: .deferred, replyCode: serverReply,
-                reply: "authentication failed: \(reply.isEmpty ? reason : reply) (check DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD)")
+                reply:
+                    "authentication failed: \(reply.isEmpty ? reason : reply) (check DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD)"
+            )
         case .deferred where code == CURLE_USE_SSL_FAILED:
             return DeliveryOutcome(
                 recipient: recipient, status: .deferred, replyCode: serverReply,
-                reply: "the server does not offer STARTTLS, which digest requires for a relay on another machine (\(reason))")
+                reply:
+                    "the server does not offer STARTTLS, which digest requires for a relay on another machine (\(reason))"
+            )
         case .deferred:
             return DeliveryOutcome(
                 recipient: recipient, status: .deferred, replyCode: replyCode >= 400 ? replyCode : nil,

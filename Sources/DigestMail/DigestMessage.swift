@@ -43,7 +43,11 @@ public struct DigestMessageBuilder: Sendable {
         let boundary = identity.boundary()
         var headers: [(String, String)] = [
             ("Date", MailDate.format(date, timeZone: publication.timeZone)),
-            ("From", HeaderEncoding.mailbox(name: publication.sender.name, address: publication.sender.address.description, nameLength: 6)),
+            (
+                "From",
+                HeaderEncoding.mailbox(
+                    name: publication.sender.name, address: publication.sender.address.description, nameLength: 6)
+            ),
             ("To", HeaderEncoding.mailbox(name: reader.name, address: reader.address.description, nameLength: 4)),
         ]
         if let replyTo = publication.replyTo {
@@ -62,7 +66,9 @@ public struct DigestMessageBuilder: Sendable {
         }
         data += Array("\r\n".utf8)
         for (type, body) in [("text/plain", encodedText), ("text/html", encodedHTML)] {
-            data += Array("--\(boundary)\r\nContent-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
+            data += Array(
+                "--\(boundary)\r\nContent-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                    .utf8)
             data += body
             // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the body's own
             // last line break needs one more.

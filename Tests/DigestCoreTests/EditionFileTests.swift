@@ -66,7 +66,10 @@ struct EditionFileTests {
 
     @Test func unknownFieldIsAnErrorNotSilentlyIgnored() {
         let found = problems(Self.valid.replacingOccurrences(of: "subject: Test", with: "subjet: Test"))
-        #expect(found.contains { $0.message.contains("unknown field 'subjet'") && $0.message.contains("'subject'") && $0.line == 2 })
+        #expect(
+            found.contains {
+                $0.message.contains("unknown field 'subjet'") && $0.message.contains("'subject'") && $0.line == 2
+            })
         #expect(found.contains { $0.message.contains("missing 'subject'") })
     }
 
@@ -94,7 +97,9 @@ struct EditionFileTests {
     ])
     func badFieldValuesAreNamed(line: String, expected: String) {
         let text = Self.valid + "\n        " + line
-        let found = problems(text.replacingOccurrences(of: "kind: article", with: line.hasPrefix("duration") ? "kind: video" : "kind: article"))
+        let found = problems(
+            text.replacingOccurrences(
+                of: "kind: article", with: line.hasPrefix("duration") ? "kind: video" : "kind: article"))
         #expect(found.count == 1)
         #expect(found.first?.message.contains(expected) == true, "\(found)")
         #expect(found.first?.line == 9)

@@ -4,12 +4,20 @@ import Testing
 @Suite("Editor's note Markdown")
 struct MarkdownTests {
     @Test func paragraphsListsAndInlines() {
-        let markdown = Markdown("Hello **bold** and *soft* `code`.\n\n- one [link](https://example.com)\n- two\n\n## Later\nend")
+        let markdown = Markdown(
+            "Hello **bold** and *soft* `code`.\n\n- one [link](https://example.com)\n- two\n\n## Later\nend")
         #expect(markdown.blocks.count == 4)
         #expect(
             markdown.blocks[0]
-                == .paragraph([.text("Hello "), .strong([.text("bold")]), .text(" and "), .emphasis([.text("soft")]), .text(" "), .code("code"), .text(".")]))
-        #expect(markdown.blocks[1] == .bulletList([[.text("one "), .link(text: [.text("link")], url: "https://example.com")], [.text("two")]]))
+                == .paragraph([
+                    .text("Hello "), .strong([.text("bold")]), .text(" and "), .emphasis([.text("soft")]), .text(" "),
+                    .code("code"), .text("."),
+                ]))
+        #expect(
+            markdown.blocks[1]
+                == .bulletList([
+                    [.text("one "), .link(text: [.text("link")], url: "https://example.com")], [.text("two")],
+                ]))
         #expect(markdown.blocks[2] == .heading(level: 2, [.text("Later")]))
     }
 
@@ -25,6 +33,7 @@ struct MarkdownTests {
     }
 
     @Test func unmatchedMarkersAreLiteral() {
-        #expect(Markdown("2 * 3 = 6 and snake_case_name").blocks == [.paragraph([.text("2 * 3 = 6 and snake_case_name")])])
+        #expect(
+            Markdown("2 * 3 = 6 and snake_case_name").blocks == [.paragraph([.text("2 * 3 = 6 and snake_case_name")])])
     }
 }

@@ -42,7 +42,9 @@ struct PublicationTests {
     }
 
     @Test func smtpURLMustNotCarryCredentials() {
-        #expect(SMTPSettings.problem(with: "smtp://user:secret@mail.example.com:587")?.contains("DIGEST_SMTP_PASSWORD") == true)
+        #expect(
+            SMTPSettings.problem(with: "smtp://user:secret@mail.example.com:587")?.contains("DIGEST_SMTP_PASSWORD")
+                == true)
         #expect(SMTPSettings.problem(with: "smtps://mail.example.com:465") == nil)
     }
 }

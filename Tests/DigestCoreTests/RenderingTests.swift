@@ -113,6 +113,9 @@ struct TextLayoutTests {
         let marked = "See " + TextMarks.reference(1) + " and " + TextMarks.bold("this")
         #expect(TextPainter.plain.paint(marked, links: ["https://example.com"]) == "See [1] and this")
         let styled = TextPainter(color: true, hyperlinks: true).paint(marked, links: ["https://example.com"])
-        #expect(styled == "See \u{1B}]8;;https://example.com\u{1B}\\\u{1B}[36m[1]\u{1B}[39m\u{1B}]8;;\u{1B}\\ and \u{1B}[1mthis\u{1B}[22m")
+        #expect(
+            styled
+                == "See \u{1B}]8;;https://example.com\u{1B}\\\u{1B}[36m[1]\u{1B}[39m\u{1B}]8;;\u{1B}\\ and \u{1B}[1mthis\u{1B}[22m"
+        )
     }
 }

@@ -36,7 +36,8 @@ struct TemplateTests {
     }
 
     @Test func unknownVariableIsAnErrorWithFileLineAndColumn() throws {
-        let found = try problems(changing: ["partials/text/video": "{{%CONTENT_TYPE: TEXT}}\n{{title}}\n  {{sumary}}\n"])
+        let found = try problems(changing: ["partials/text/video": "{{%CONTENT_TYPE: TEXT}}\n{{title}}\n  {{sumary}}\n"]
+        )
         #expect(found.count == 1)
         #expect(found[0].file == "Templates/partials/text/video.mustache")
         #expect(found[0].line == 3)
@@ -53,7 +54,10 @@ struct TemplateTests {
 
     @Test func syntaxErrorNamesTheTemplate() throws {
         let found = try problems(changing: ["partials/text/article": "{{#title}}\nno end\n"])
-        #expect(found.contains { $0.file == "Templates/partials/text/article.mustache" && $0.message.contains("never closed") })
+        #expect(
+            found.contains {
+                $0.file == "Templates/partials/text/article.mustache" && $0.message.contains("never closed")
+            })
     }
 
     @Test func missingRequiredTemplateIsAnError() throws {

@@ -8,9 +8,12 @@ struct CommandLineTests {
     static let binary = Repository.root.appendingPathComponent(".build/debug/digest").path
     static let coreGolden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
 
-    func digest(_ arguments: [String], in directory: URL = Repository.root, environment extra: [String: String] = [:]) throws -> ProcessResult {
+    func digest(_ arguments: [String], in directory: URL = Repository.root, environment extra: [String: String] = [:])
+        throws -> ProcessResult
+    {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw SetupFailure(message: "\(Self.binary) is missing: build it first (make test runs swift build before swift test)")
+            throw SetupFailure(
+                message: "\(Self.binary) is missing: build it first (make test runs swift build before swift test)")
         }
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NO_COLOR")
@@ -23,7 +26,8 @@ struct CommandLineTests {
     func workspaceCopy() throws -> URL {
         let folder = try Repository.temporaryFolder("workspace")
         for name in ["publication.yaml", "Templates", "Editions"] {
-            try FileManager.default.copyItem(at: Repository.root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            try FileManager.default.copyItem(
+                at: Repository.root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
         }
         return folder
     }
@@ -38,18 +42,26 @@ struct CommandLineTests {
     @Test func previewWithColorMatchesTheStyledGoldenFile() throws {
         let result = try digest(["preview", "2017-11-18", "--color", "always", "--width", "60"])
         #expect(result.status == 0)
-        let golden = try String(contentsOf: Self.coreGolden.appendingPathComponent("sample-preview-60.ansi"), encoding: .utf8)
+        let golden = try String(
+            contentsOf: Self.coreGolden.appendingPathComponent("sample-preview-60.ansi"), encoding: .utf8)
         #expect(result.stdout == golden)
     }
 
     @Test func previewOnATerminalIsStyledUnlessNoColorIsSet() throws {
         // util-linux's `script` gives the command a pseudo-terminal, as an editor's terminal would.
         let command = "\(Self.binary) preview 2017-11-18 --no-pager"
-        let styled = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: ["TERM": "xterm-256color", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin"], directory: Repository.root)
+        let styled = try Subprocess.run(
+            "/usr/bin/script", ["-qec", command, "/dev/null"],
+            environment: ["TERM": "xterm-256color", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin"],
+            directory: Repository.root)
         #expect(styled.status == 0)
         #expect(styled.stdout.contains("\u{1B}[1mEA WorldView\u{1B}[22m"))
         #expect(styled.stdout.contains("\u{1B}]8;;https://eaworldview.com/"))
-        let plain = try Subprocess.run("/usr/bin/script", ["-qec", command, "/dev/null"], environment: ["TERM": "xterm-256color", "NO_COLOR": "1", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin"], directory: Repository.root)
+        let plain = try Subprocess.run(
+            "/usr/bin/script", ["-qec", command, "/dev/null"],
+            environment: [
+                "TERM": "xterm-256color", "NO_COLOR": "1", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin",
+            ], directory: Repository.root)
         #expect(plain.status == 0)
         #expect(!plain.stdout.contains("\u{1B}"))
         #expect(plain.stdout.contains("EA WorldView"))
@@ -63,7 +75,8 @@ struct CommandLineTests {
         let text = try String(contentsOf: out.appendingPathComponent("digest.txt"), encoding: .utf8)
         #expect(text == (try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.txt"), encoding: .utf8)))
         let html = try String(contentsOf: out.appendingPathComponent("digest.html"), encoding: .utf8)
-        #expect(html == (try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.html"), encoding: .utf8)))
+        #expect(
+            html == (try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.html"), encoding: .utf8)))
         let parsed = try ParsedMessage.parse([out.appendingPathComponent("digest.eml")])
         #expect(parsed[0].defects.isEmpty)
         #expect(parsed[0].subject == "Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town")
@@ -72,16 +85,22 @@ struct CommandLineTests {
         // Rendering again gives the same bytes: the archive copy is stable.
         let again = try Repository.temporaryFolder("render")
         _ = try digest(["render", "2017-11-18", "--out", again.path])
-        #expect(try Data(contentsOf: out.appendingPathComponent("digest.eml")) == Data(contentsOf: again.appendingPathComponent("digest.eml")))
+        #expect(
+            try Data(contentsOf: out.appendingPathComponent("digest.eml"))
+                == Data(contentsOf: again.appendingPathComponent("digest.eml")))
     }
 
     @Test func sendDeliversToEveryAddressAndReportsEachReply() throws {
         let server = try SMTPTestServer(reject: ["gone@example.org"])
         defer { server.stop() }
-        let result = try digest(["send", "2017-11-18", "--to", "ana@example.org, gone@example.org,chen@example.com", "--smtp", server.url])
+        let result = try digest([
+            "send", "2017-11-18", "--to", "ana@example.org, gone@example.org,chen@example.com", "--smtp", server.url,
+        ])
         #expect(result.status == 75, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("sent      ana@example.org  250 2.0.0 Ok: queued as TEST"))
-        #expect(result.stdout.contains("refused   gone@example.org  550 5.1.1 <gone@example.org>: Recipient address rejected"))
+        #expect(
+            result.stdout.contains(
+                "refused   gone@example.org  550 5.1.1 <gone@example.org>: Recipient address rejected"))
         #expect(result.stdout.contains("2 sent, 1 refused"))
         let received = try server.received()
         #expect(received.map(\.recipients) == [["ana@example.org"], ["chen@example.com"]])
@@ -105,7 +124,9 @@ struct CommandLineTests {
     }
 
     @Test func badAddressIsAUsageErrorBeforeAnythingIsSent() throws {
-        let result = try digest(["send", "2017-11-18", "--to", "a@example.org,not-an-address", "--smtp", "smtp://127.0.0.1:1"])
+        let result = try digest([
+            "send", "2017-11-18", "--to", "a@example.org,not-an-address", "--smtp", "smtp://127.0.0.1:1",
+        ])
         #expect(result.status == 64)
         #expect(result.stderr.contains("'not-an-address' is not an email address: it has no '@'"))
     }
@@ -118,7 +139,10 @@ struct CommandLineTests {
         try text.write(to: file, atomically: true, encoding: .utf8)
         let result = try digest(["preview", "2017-11-18"], in: workspace)
         #expect(result.status == 65)
-        #expect(result.stderr.contains("Editions/2017-11-18/edition.yaml:72:15: error: 'kind' in item 1 of section 'Watch' must be article, podcast or video, not 'vidoe' (did you mean 'video'?)"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "Editions/2017-11-18/edition.yaml:72:15: error: 'kind' in item 1 of section 'Watch' must be article, podcast or video, not 'vidoe' (did you mean 'video'?)"
+            ), "\(result.stderr)")
         #expect(result.stdout.isEmpty)
     }
 
@@ -129,7 +153,8 @@ struct CommandLineTests {
     }
 
     @Test func workspaceIsFoundFromASubfolder() throws {
-        let result = try digest(["preview", "2017-11-18"], in: Repository.root.appendingPathComponent("Editions/2017-11-18"))
+        let result = try digest(
+            ["preview", "2017-11-18"], in: Repository.root.appendingPathComponent("Editions/2017-11-18"))
         #expect(result.status == 0, "\(result.stderr)")
     }
 }

@@ -11,11 +11,17 @@ struct SMTPDeliveryTests {
     func builder() throws -> (Publication, DigestMessageBuilder, RenderedEdition) {
         let (publication, renderer, edition) = try Repository.sample()
         let rendered = try renderer.render(edition)
-        return (publication, DigestMessageBuilder(publication: publication, rendered: rendered, identity: RandomMessageIdentity()), rendered)
+        return (
+            publication,
+            DigestMessageBuilder(publication: publication, rendered: rendered, identity: RandomMessageIdentity()),
+            rendered
+        )
     }
 
     func transport(_ server: SMTPTestServer) throws -> CurlSMTPTransport {
-        try CurlSMTPTransport(configuration: .init(url: server.url, helo: "eaworldview.com", connectTimeout: 5, replyTimeout: 30, messageTimeout: 60))
+        try CurlSMTPTransport(
+            configuration: .init(
+                url: server.url, helo: "eaworldview.com", connectTimeout: 5, replyTimeout: 30, messageTimeout: 60))
     }
 
     @Test func sampleEditionReachesThreeReadersIntact() throws {
@@ -24,7 +30,9 @@ struct SMTPDeliveryTests {
         let (_, builder, rendered) = try builder()
         let transport = try transport(server)
         let readers = ["ana@example.org", "bashar@example.net", "chen@example.com"].map { EmailAddress($0)! }
-        let outcomes = readers.map { transport.deliver(builder.message(to: Mailbox(name: "Reader", address: $0), date: Date())) }
+        let outcomes = readers.map {
+            transport.deliver(builder.message(to: Mailbox(name: "Reader", address: $0), date: Date()))
+        }
         for outcome in outcomes {
             #expect(outcome.status == .accepted, "\(outcome)")
             #expect(outcome.replyCode == 250)
@@ -49,7 +57,9 @@ struct SMTPDeliveryTests {
         defer { server.stop() }
         let (_, builder, _) = try builder()
         let transport = try transport(server)
-        let readers = ["first@example.org", "gone@example.org", "busy@example.org", "last@example.org"].map { EmailAddress($0)! }
+        let readers = ["first@example.org", "gone@example.org", "busy@example.org", "last@example.org"].map {
+            EmailAddress($0)!
+        }
         let outcomes = readers.map { transport.deliver(builder.message(to: Mailbox(address: $0), date: Date())) }
         #expect(outcomes.map(\.status) == [.accepted, .rejected, .deferred, .accepted])
         #expect(outcomes[1].replyCode == 550)
@@ -65,8 +75,10 @@ struct SMTPDeliveryTests {
         var (publication, renderer, edition) = try Repository.sample()
         edition.sections[0].items[0].summary = String(repeating: "A long summary sentence with words. ", count: 4_000)
         let rendered = try renderer.render(edition)
-        let message = DigestMessageBuilder(publication: publication, rendered: rendered, identity: RandomMessageIdentity())
-            .message(to: Mailbox(address: EmailAddress("big@example.org")!), date: Date())
+        let message = DigestMessageBuilder(
+            publication: publication, rendered: rendered, identity: RandomMessageIdentity()
+        )
+        .message(to: Mailbox(address: EmailAddress("big@example.org")!), date: Date())
         #expect(message.data.count > 200_000)
         let outcome = try transport(server).deliver(message)
         #expect(outcome.status == .accepted)
@@ -76,9 +88,11 @@ struct SMTPDeliveryTests {
 
     @Test func unreachableServerIsDeferredNotAThrow() throws {
         // A port nothing listens on: bind one, then close it.
-        let transport = try CurlSMTPTransport(configuration: .init(url: "smtp://127.0.0.1:1", helo: "eaworldview.com", connectTimeout: 2))
+        let transport = try CurlSMTPTransport(
+            configuration: .init(url: "smtp://127.0.0.1:1", helo: "eaworldview.com", connectTimeout: 2))
         let (_, builder, _) = try builder()
-        let outcome = transport.deliver(builder.message(to: Mailbox(address: EmailAddress("a@example.org")!), date: Date()))
+        let outcome = transport.deliver(
+            builder.message(to: Mailbox(address: EmailAddress("a@example.org")!), date: Date()))
         #expect(outcome.status == .deferred)
         #expect(outcome.replyCode == nil)
         #expect(!outcome.reply.isEmpty)
@@ -92,7 +106,8 @@ struct SMTPDeliveryTests {
         let transport = try CurlSMTPTransport(
             configuration: .init(url: server.url, helo: "eaworldview.com", tls: .required, connectTimeout: 3))
         let (_, builder, _) = try builder()
-        let outcome = transport.deliver(builder.message(to: Mailbox(address: EmailAddress("a@example.org")!), date: Date()))
+        let outcome = transport.deliver(
+            builder.message(to: Mailbox(address: EmailAddress("a@example.org")!), date: Date()))
         #expect(outcome.status == .deferred)
         #expect(outcome.reply.contains("STARTTLS"))
         #expect(try server.received().isEmpty)

@@ -8,7 +8,9 @@ func decodeEncodedWords(_ value: String) -> String {
     var bytes: [UInt8] = []
     var plain = ""
     for word in unfolded.split(separator: " ") {
-        if word.hasPrefix("=?utf-8?b?"), word.hasSuffix("?="), let data = Data(base64Encoded: String(word.dropFirst(10).dropLast(2))) {
+        if word.hasPrefix("=?utf-8?b?"), word.hasSuffix("?="),
+            let data = Data(base64Encoded: String(word.dropFirst(10).dropLast(2)))
+        {
             bytes += data
         } else {
             plain += (plain.isEmpty ? "" : " ") + word
@@ -66,9 +68,15 @@ struct HeaderEncodingTests {
     }
 
     @Test func displayNamesAreQuotedOrEncoded() {
-        #expect(HeaderEncoding.mailbox(name: "EA WorldView", address: "a@example.com", nameLength: 6) == "EA WorldView <a@example.com>")
-        #expect(HeaderEncoding.mailbox(name: "Lucas, Scott", address: "a@example.com", nameLength: 6) == "\"Lucas, Scott\" <a@example.com>")
-        #expect(HeaderEncoding.mailbox(name: "Say \"hi\"", address: "a@example.com", nameLength: 6) == "\"Say \\\"hi\\\"\" <a@example.com>")
+        #expect(
+            HeaderEncoding.mailbox(name: "EA WorldView", address: "a@example.com", nameLength: 6)
+                == "EA WorldView <a@example.com>")
+        #expect(
+            HeaderEncoding.mailbox(name: "Lucas, Scott", address: "a@example.com", nameLength: 6)
+                == "\"Lucas, Scott\" <a@example.com>")
+        #expect(
+            HeaderEncoding.mailbox(name: "Say \"hi\"", address: "a@example.com", nameLength: 6)
+                == "\"Say \\\"hi\\\"\" <a@example.com>")
         let arabic = HeaderEncoding.mailbox(name: "سكوت لوكاس", address: "a@example.com", nameLength: 4)
         #expect(arabic.hasPrefix("=?utf-8?b?"))
         #expect(arabic.hasSuffix(" <a@example.com>"))

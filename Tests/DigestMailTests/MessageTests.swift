@@ -15,7 +15,8 @@ struct MessageTests {
         var (publication, renderer, edition) = try Repository.sample()
         edit(&edition)
         let rendered = try renderer.render(edition)
-        let builder = DigestMessageBuilder(publication: publication, rendered: rendered, identity: SequentialMessageIdentity(seed: "golden"))
+        let builder = DigestMessageBuilder(
+            publication: publication, rendered: rendered, identity: SequentialMessageIdentity(seed: "golden"))
         let to = reader ?? Mailbox(name: "Test Reader", address: EmailAddress("reader@example.org")!)
         return builder.message(to: to, date: Self.fixedDate)
     }
@@ -31,7 +32,8 @@ struct MessageTests {
     @Test func messageIsSevenBitCRLFWithShortLines() throws {
         let data = try sampleMessage(editing: { edition in
             edition.subject = "سوريا اليوم 🇸🇾"
-            edition.sections[0].items[0].summary = ".starts with a dot\nFrom the editor\n" + "https://example.com/" + String(repeating: "a", count: 2_000)
+            edition.sections[0].items[0].summary =
+                ".starts with a dot\nFrom the editor\n" + "https://example.com/" + String(repeating: "a", count: 2_000)
         }).data
         #expect(data.allSatisfy { $0 < 0x80 })
         var lineLength = 0
@@ -47,18 +49,24 @@ struct MessageTests {
     }
 
     @Test func boundaryDoesNotOccurInTheBodies() throws {
-        let message = try sampleMessage(editing: { $0.sections[0].items[0].summary = "--=_digest_golden_2 trying to break out" })
+        let message = try sampleMessage(editing: {
+            $0.sections[0].items[0].summary = "--=_digest_golden_2 trying to break out"
+        })
         let text = String(decoding: message.data, as: UTF8.self)
         #expect(text.components(separatedBy: "--=_digest_golden_2").count == 4)  // two parts and the end
     }
 
-    @Test(arguments: ["Title\r\nBcc: victim@example.com", "Title\nBcc: x@y", "Title\u{2028}Bcc: x@y", "Title\u{0}Bcc: x@y"])
+    @Test(arguments: [
+        "Title\r\nBcc: victim@example.com", "Title\nBcc: x@y", "Title\u{2028}Bcc: x@y", "Title\u{0}Bcc: x@y",
+    ])
     func injectedHeaderInSubjectOrNameAddsNoHeader(evil: String) throws {
         let message = try sampleMessage(
             editing: { $0.subject = evil }, reader: Mailbox(name: evil, address: EmailAddress("reader@example.org")!))
         let text = String(decoding: message.data, as: UTF8.self)
         let head = text.components(separatedBy: "\r\n\r\n")[0]
-        let names = head.components(separatedBy: "\r\n").filter { !$0.hasPrefix(" ") }.map { $0.prefix(while: { $0 != ":" }) }
+        let names = head.components(separatedBy: "\r\n").filter { !$0.hasPrefix(" ") }.map {
+            $0.prefix(while: { $0 != ":" })
+        }
         #expect(names == ["Date", "From", "To", "Reply-To", "Subject", "Message-ID", "MIME-Version", "Content-Type"])
         #expect(!head.contains("\nBcc"))
     }
@@ -67,9 +75,18 @@ struct MessageTests {
         let folder = try Repository.temporaryFolder("mime")
         let cases: [(String, (inout Edition) -> Void, String)] = [
             ("sample", { _ in }, "Test Reader"),
-            ("arabic", { $0.subject = "سوريا اليوم: النظام وروسيا يحاولان مجددًا السيطرة على آخر بلدة لداعش" }, "سكوت لوكاس"),
+            (
+                "arabic", { $0.subject = "سوريا اليوم: النظام وروسيا يحاولان مجددًا السيطرة على آخر بلدة لداعش" },
+                "سكوت لوكاس"
+            ),
             ("emoji", { $0.subject = "🎙️ Podcast day 👩‍👩‍👧‍👦 and 中文" }, "Zoë 🇸🇾"),
-            ("dots", { $0.sections[0].items[0].summary = ".\n..\n.leading dot\nFrom here\n" + String(repeating: "x", count: 2_000) }, "A. Reader"),
+            (
+                "dots",
+                {
+                    $0.sections[0].items[0].summary =
+                        ".\n..\n.leading dot\nFrom here\n" + String(repeating: "x", count: 2_000)
+                }, "A. Reader"
+            ),
             ("injection", { $0.subject = "Hi\r\nBcc: victim@example.com" }, "Evil\r\nBcc: x@y"),
         ]
         var files: [URL] = []
@@ -78,12 +95,18 @@ struct MessageTests {
             var (publication, renderer, edition) = try Repository.sample()
             edit(&edition)
             let rendered = try renderer.render(edition)
-            let message = DigestMessageBuilder(publication: publication, rendered: rendered, identity: SequentialMessageIdentity())
-                .message(to: Mailbox(name: readerName, address: EmailAddress("reader@example.org")!), date: Self.fixedDate)
+            let message = DigestMessageBuilder(
+                publication: publication, rendered: rendered, identity: SequentialMessageIdentity()
+            )
+            .message(to: Mailbox(name: readerName, address: EmailAddress("reader@example.org")!), date: Self.fixedDate)
             let file = folder.appendingPathComponent("\(name).eml")
             try Data(message.data).write(to: file)
             files.append(file)
-            expected.append((HeaderEncoding.singleLine(edition.subject), HeaderEncoding.singleLine(readerName), rendered.text(), rendered.html))
+            expected.append(
+                (
+                    HeaderEncoding.singleLine(edition.subject), HeaderEncoding.singleLine(readerName), rendered.text(),
+                    rendered.html
+                ))
         }
         let parsed = try ParsedMessage.parse(files)
         #expect(parsed.count == cases.count)

@@ -15,7 +15,8 @@ public enum Repository {
     public static func sample() throws -> (Publication, EditionRenderer, Edition) {
         let workspace = sampleWorkspace
         let publication = try workspace.loadPublication()
-        let renderer = EditionRenderer(publication: publication, templates: try workspace.loadTemplates(for: publication))
+        let renderer = EditionRenderer(
+            publication: publication, templates: try workspace.loadTemplates(for: publication))
         return (publication, renderer, try workspace.loadEdition(sampleDate))
     }
 

@@ -22,13 +22,17 @@ public enum Golden {
             return
         }
         guard let expected = FileManager.default.contents(atPath: url.path) else {
-            Issue.record("golden file \(url.path) is missing; record it with DIGEST_RECORD_GOLDEN=1", sourceLocation: sourceLocation)
+            Issue.record(
+                "golden file \(url.path) is missing; record it with DIGEST_RECORD_GOLDEN=1",
+                sourceLocation: sourceLocation)
             return
         }
         if expected != actual {
             let expectedLines = String(decoding: expected, as: UTF8.self).components(separatedBy: "\n")
             let actualLines = String(decoding: actual, as: UTF8.self).components(separatedBy: "\n")
-            let index = zip(expectedLines, actualLines).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset ?? min(expectedLines.count, actualLines.count)
+            let index =
+                zip(expectedLines, actualLines).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset
+                ?? min(expectedLines.count, actualLines.count)
             let want = index < expectedLines.count ? expectedLines[index] : "(end of file)"
             let got = index < actualLines.count ? actualLines[index] : "(end of file)"
             Issue.record(

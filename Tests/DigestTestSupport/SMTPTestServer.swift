@@ -14,7 +14,8 @@ public final class SMTPTestServer: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Subprocess.python)
         process.arguments =
-            [script, "--mailbox", mailbox.path] + reject.flatMap { ["--reject", $0] } + deferred.flatMap { ["--defer", $0] }
+            [script, "--mailbox", mailbox.path] + reject.flatMap { ["--reject", $0] }
+            + deferred.flatMap { ["--defer", $0] }
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
@@ -30,7 +31,8 @@ public final class SMTPTestServer: @unchecked Sendable {
         guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6)) else {
             process.terminate()
             throw SetupFailure(
-                message: "the test SMTP server did not start (got '\(line)'); is aiosmtpd installed? (pip install aiosmtpd)")
+                message:
+                    "the test SMTP server did not start (got '\(line)'); is aiosmtpd installed? (pip install aiosmtpd)")
         }
         self.port = port
         self.mailbox = mailbox
@@ -53,7 +55,8 @@ public final class SMTPTestServer: @unchecked Sendable {
 
     /// The accepted messages, in arrival order: each `.eml` with the envelope recipients from its `.json`.
     public func received() throws -> [(recipients: [String], file: URL)] {
-        let names = try FileManager.default.contentsOfDirectory(atPath: mailbox.path).filter { $0.hasSuffix(".eml") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: mailbox.path).filter { $0.hasSuffix(".eml") }
+            .sorted()
         return try names.map { name in
             let file = mailbox.appendingPathComponent(name)
             let envelope = file.deletingPathExtension().appendingPathExtension("json")
