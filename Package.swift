@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Pure: edition model, YAML codec, publication config, Markdown, rendering.
@@ -24,7 +25,14 @@ let package = Package(
             ]
         ),
         // MIME writer, header encoding, MailTransport protocol. No I/O.
-        .target(name: "DigestMail", dependencies: ["DigestCore"]),
+        .target(
+            name: "DigestMail",
+            dependencies: [
+                "DigestCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // libcurl through typed wrappers; only DigestCurl imports it.
         .systemLibrary(
             name: "CCurl",

@@ -32,8 +32,8 @@ struct RenderCommand: AsyncParsableCommand {
             publication: loaded.publication, rendered: loaded.rendered,
             identity: SequentialMessageIdentity(seed: loaded.edition.date.description))
         let dated = loaded.edition.date.start(in: loaded.publication.timeZone).addingTimeInterval(6 * 3600)
-        let message = builder.message(
-            to: Mailbox(name: loaded.publication.name, address: loaded.publication.sender.address), date: dated)
+        let message = try builder.message(
+            to: Reader(address: loaded.publication.sender.address, name: loaded.publication.name), date: dated)
         let files: [(String, Data)] = [
             ("digest.txt", Data(loaded.rendered.text().utf8)),
             ("digest.html", Data(loaded.rendered.html.utf8)),

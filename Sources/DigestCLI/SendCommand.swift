@@ -53,15 +53,26 @@ struct SendCommand: AsyncParsableCommand {
         } catch {
             throw CommandFailure(message: "\(error)")
         }
+        let secrets = Secrets(variables: environment.variables, workspace: loaded.workspace)
+        let unsubscribe = try secrets.unsubscribeSigner(listID: loaded.publication.listID)
+        if unsubscribe == nil {
+            Console.error(
+                "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so these copies carry the "
+                    + "publication's unsubscribe page instead of a signed one-click link")
+        }
         let builder = DigestMessageBuilder(
-            publication: loaded.publication, rendered: loaded.rendered, identity: environment.identity)
+            publication: loaded.publication,
+            rendered: unsubscribe == nil ? loaded.rendered : try loaded.renderer.renderForReaders(loaded.edition),
+            identity: environment.identity, unsubscribe: unsubscribe,
+            signer: try secrets.dkimSigner(loaded.publication.dkim))
         Console.out(
             "Sending \"\(loaded.rendered.subject)\" to \(recipients.count) address\(recipients.count == 1 ? "" : "es") via \(configuration.url)"
         )
         let started = Date()
         var outcomes: [DeliveryOutcome] = []
         for recipient in recipients {
-            let outcome = transport.deliver(builder.message(to: Mailbox(address: recipient), date: environment.now()))
+            let outcome = transport.deliver(
+                try builder.message(to: Reader(address: recipient), date: environment.now()))
             outcomes.append(outcome)
             Console.out(DeliveryReport.line(outcome))
         }

@@ -24,17 +24,31 @@ public struct EditionRenderer: Sendable {
         self.templates = templates
     }
 
-    /// Renders both parts. `unsubscribeURL` is the reader's own link (the publication's when not personal).
-    public func render(_ edition: Edition, unsubscribeURL: String? = nil) throws -> RenderedEdition {
-        let unsubscribe = unsubscribeURL ?? publication.unsubscribeURL
+    /// Renders both parts for no reader in particular: the publication's unsubscribe page, no name.
+    /// What the preview, the archive and `render` show.
+    public func render(_ edition: Edition) throws -> RenderedEdition {
+        try render(edition, unsubscribeURL: publication.unsubscribeURL, readerName: "")
+    }
+
+    /// Renders both parts once for every reader, with placeholders where each reader's own values go:
+    /// `ReaderPlaceholder.token` in the unsubscribe URL and `ReaderPlaceholder.name` for the name.
+    public func renderForReaders(_ edition: Edition) throws -> RenderedEdition {
+        try render(
+            edition, unsubscribeURL: ReaderPlaceholder.unsubscribeURL(base: publication.unsubscribeURL),
+            readerName: ReaderPlaceholder.name)
+    }
+
+    func render(_ edition: Edition, unsubscribeURL: String, readerName: String) throws -> RenderedEdition {
         let htmlView = EditionView.build(
-            edition: edition, publication: publication, target: .html, unsubscribeURL: unsubscribe)
+            edition: edition, publication: publication, target: .html, unsubscribeURL: unsubscribeURL,
+            readerName: readerName)
         let textView = EditionView.build(
-            edition: edition, publication: publication, target: .text, unsubscribeURL: unsubscribe)
+            edition: edition, publication: publication, target: .text, unsubscribeURL: unsubscribeURL,
+            readerName: readerName)
         let html = try templates.render(htmlView, template: "digest.html")
         let text = try templates.render(textView, template: "digest.txt")
         return RenderedEdition(
-            subject: TextMarks.strip(edition.subject), preheader: TextMarks.strip(edition.preheader),
+            subject: TextMarks.singleLine(edition.subject), preheader: TextMarks.singleLine(edition.preheader),
             html: Self.tidy(html), markedText: Self.tidy(text), links: textView.references.map(\.url))
     }
 
@@ -55,5 +69,20 @@ public struct EditionRenderer: Sendable {
         }
         while lines.last?.isEmpty == true { lines.removeLast() }
         return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Stand-ins for what differs between readers, put into the rendering once and replaced per reader.
+/// They are private-use characters, which are stripped from every value that comes from the edition
+/// or a feed, so content can never contain one.
+public enum ReaderPlaceholder {
+    /// The reader's signed unsubscribe token.
+    public static let token = "\u{E00A}"
+    /// The reader's name.
+    public static let name = "\u{E00B}"
+
+    /// `base` with the token added as its `t` query parameter.
+    public static func unsubscribeURL(base: String, token: String = ReaderPlaceholder.token) -> String {
+        base + (base.contains("?") ? "&" : "?") + "t=" + token
     }
 }

@@ -19,6 +19,8 @@ public struct EditionView: Sendable {
     public var note: String
     public var sections: [SectionView]
     public var footer: FooterView
+    /// The reader's name (empty when unknown), for a greeting: "Dear {{readerName}}".
+    public var readerName: String
     /// The numbered links of the text part (empty in the HTML part).
     public var references: [ReferenceView]
     public var hasReferences: Bool
@@ -97,7 +99,8 @@ public enum RenderTarget: Sendable {
 extension EditionView {
     /// Builds the view of `edition` for `target`. `links` collects the text part's numbered links.
     public static func build(
-        edition: Edition, publication: Publication, target: RenderTarget, unsubscribeURL: String
+        edition: Edition, publication: Publication, target: RenderTarget, unsubscribeURL: String,
+        readerName: String = ""
     ) -> EditionView {
         let links = LinkTable()
         let clean = TextMarks.singleLine
@@ -169,7 +172,7 @@ extension EditionView {
             direction: ScriptDirection.of(edition.subject), subject: clean(edition.subject),
             preheader: nonEmpty(clean(edition.preheader)),
             dateLine: styled(dateLine, TextMarks.dim), issueLine: issueLine,
-            hasNote: !markdown.blocks.isEmpty, note: note, sections: sections, footer: footer,
+            hasNote: !markdown.blocks.isEmpty, note: note, sections: sections, footer: footer, readerName: readerName,
             references: links.urls.enumerated().map { ReferenceView(number: $0.offset + 1, url: $0.element) },
             hasReferences: !links.urls.isEmpty)
     }

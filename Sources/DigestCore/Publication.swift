@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// The publication a workspace sends for: who it is, where its mail goes out, what its footer says.
 /// Read from `publication.yaml` at the top of the workspace.
@@ -20,11 +21,20 @@ public struct Publication: Equatable, Sendable {
     public var archiveURL: String?
     /// The template folder, relative to the workspace.
     public var templates: String
+    /// The list's identifier for `List-Id` (RFC 2919); the domain when not set.
+    public var listID: String
+    /// Where `List-Unsubscribe`'s mailto: goes; `unsubscribe@` the domain when not set.
+    public var unsubscribeMailbox: EmailAddress
+    /// Gmail's `Feedback-ID` (campaign:customer:mailtype:sender), when the sender uses it.
+    public var feedbackID: String?
+    /// DKIM signing, when configured.
+    public var dkim: DKIMSettings?
 
     public init(
         name: String, domain: String, language: String = "en", sender: Mailbox, replyTo: EmailAddress? = nil,
         timeZone: TimeZone, smtp: SMTPSettings, postalAddress: String, unsubscribeURL: String,
-        archiveURL: String? = nil, templates: String = "Templates"
+        archiveURL: String? = nil, templates: String = "Templates", listID: String? = nil,
+        unsubscribeMailbox: EmailAddress? = nil, feedbackID: String? = nil, dkim: DKIMSettings? = nil
     ) {
         self.name = name
         self.domain = domain
@@ -37,11 +47,37 @@ public struct Publication: Equatable, Sendable {
         self.unsubscribeURL = unsubscribeURL
         self.archiveURL = archiveURL
         self.templates = templates
+        self.listID = listID ?? domain
+        self.unsubscribeMailbox = unsubscribeMailbox ?? EmailAddress(known: "unsubscribe", domain)
+        self.feedbackID = feedbackID
+        self.dkim = dkim
     }
 
     /// The web address of the edition of `date`, when the publication has an archive.
     public func archiveURL(for date: EditionDate) -> String? {
         archiveURL?.replacingOccurrences(of: "{date}", with: date.description)
+    }
+}
+
+/// The DKIM keys a publication signs with: the signing domain and one or more selectors, each with the
+/// path of its private key file (RSA 2048 for everyone; Ed25519 as a second signature).
+public struct DKIMSettings: Equatable, Sendable {
+    public struct Signature: Equatable, Sendable {
+        public var selector: String
+        public var keyFile: String
+
+        public init(selector: String, keyFile: String) {
+            self.selector = selector
+            self.keyFile = keyFile
+        }
+    }
+
+    public var domain: String
+    public var signatures: [Signature]
+
+    public init(domain: String, signatures: [Signature]) {
+        self.domain = domain
+        self.signatures = signatures
     }
 }
 
@@ -79,7 +115,7 @@ public struct SMTPSettings: Equatable, Sendable {
 extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
-        "unsubscribe_url", "archive_url", "templates",
+        "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
     ]
 
     /// Reads `publication.yaml`. Throws `Problems` naming every bad or missing field.
@@ -150,12 +186,56 @@ extension Publication {
             reader.report(map["archive_url"], "'archive_url' must be a full https:// address (with {date} for the day)")
         }
         let templates = reader.string(map, "templates", in: what) ?? "Templates"
+        let listID = reader.string(map, "list_id", in: what)
+        if let listID, !EmailAddress.isHostname(listID) {
+            reader.report(map["list_id"], "'list_id' must look like a host name (digest.example.com), not '\(listID)'")
+        }
+        var unsubscribeMailbox: EmailAddress?
+        if let text = reader.string(map, "unsubscribe_mailbox", in: what) {
+            unsubscribeMailbox = EmailAddress(text)
+            if unsubscribeMailbox == nil {
+                reader.report(
+                    map["unsubscribe_mailbox"],
+                    "'unsubscribe_mailbox' is not an email address: \(EmailAddress.reason(text))")
+            }
+        }
+        let feedbackID = reader.string(map, "feedback_id", in: what).map(TextMarks.singleLine)
+        let dkim = map["dkim"].flatMap { decodeDKIM($0, defaultDomain: domain, reader: reader) }
         guard reader.problems.isEmpty, let name, let domain, let sender, let timeZone, let smtp, let postal,
             let unsubscribe
         else { throw Problems(reader.problems) }
         return Publication(
             name: name, domain: domain, language: language, sender: sender, replyTo: replyTo, timeZone: timeZone,
             smtp: smtp, postalAddress: postal.trimmingCharacters(in: .whitespacesAndNewlines),
-            unsubscribeURL: unsubscribe, archiveURL: archive, templates: templates)
+            unsubscribeURL: unsubscribe, archiveURL: archive, templates: templates, listID: listID,
+            unsubscribeMailbox: unsubscribeMailbox, feedbackID: feedbackID, dkim: dkim)
+    }
+
+    private static func decodeDKIM(_ node: Node, defaultDomain: String?, reader: YAMLReader) -> DKIMSettings? {
+        let what = "'dkim'"
+        guard let map = reader.mapping(node, named: what, allowed: ["domain", "signatures"]) else { return nil }
+        let domain = reader.string(map, "domain", in: what) ?? defaultDomain
+        if let domain, !EmailAddress.isHostname(domain) {
+            reader.report(map["domain"], "'domain' of 'dkim' must be a host name, not '\(domain)'")
+        }
+        let nodes = reader.sequence(map, "signatures", in: what, required: true) ?? []
+        if nodes.isEmpty {
+            reader.report(map["signatures"] ?? node, "'signatures' of 'dkim' needs at least one selector and key_file")
+        }
+        let signatures = nodes.enumerated().compactMap { index, node -> DKIMSettings.Signature? in
+            let inner = "signature \(index + 1) of 'dkim'"
+            guard let signature = reader.mapping(node, named: inner, allowed: ["selector", "key_file"]),
+                let selector = reader.string(signature, "selector", in: inner, required: true),
+                let keyFile = reader.string(signature, "key_file", in: inner, required: true)
+            else { return nil }
+            guard EmailAddress.isDotAtom(selector), !selector.contains("@") else {
+                reader.report(
+                    signature["selector"], "'selector' must be letters, digits, dots and hyphens, not '\(selector)'")
+                return nil
+            }
+            return DKIMSettings.Signature(selector: selector, keyFile: keyFile)
+        }
+        guard let domain else { return nil }
+        return DKIMSettings(domain: domain, signatures: signatures)
     }
 }

@@ -19,63 +19,133 @@ public struct OutgoingMessage: Sendable {
     }
 }
 
-/// Builds the digest's MIME messages from one rendered edition: `multipart/alternative` with the text
-/// part first, both parts UTF-8 quoted-printable. The bodies are encoded once; each reader's message
-/// differs only in its headers.
+/// Someone a message is for: their subscriber id (what the unsubscribe token names) and mailbox.
+public struct Reader: Sendable {
+    public var id: String
+    public var mailbox: Mailbox
+
+    public init(id: String, mailbox: Mailbox) {
+        self.id = id
+        self.mailbox = mailbox
+    }
+
+    /// A reader known only by address (a test copy): the address is the id.
+    public init(address: EmailAddress, name: String = "") {
+        self.init(id: address.description, mailbox: Mailbox(name: name, address: address))
+    }
+}
+
+/// Builds the digest's messages: `multipart/alternative` with the text part first, both parts UTF-8
+/// quoted-printable, bulk-mail headers (List-Id, List-Unsubscribe with one-click POST), and DKIM
+/// signatures when keys are given.
+///
+/// The edition is rendered once; the bodies are encoded once except the few lines that carry a
+/// reader's name or unsubscribe link, so a reader's message costs little more than copying bytes.
 public struct DigestMessageBuilder: Sendable {
     public let publication: Publication
     public let subject: String
-    let encodedText: [UInt8]
-    let encodedHTML: [UInt8]
+    let text: PersonalizedPart
+    let html: PersonalizedPart
     let identity: any MessageIdentity
+    /// One boundary for the edition: it starts with "=_", which quoted-printable text cannot contain.
+    let boundary: String
+    let unsubscribe: UnsubscribeSigner?
+    let signer: DKIMSigner?
 
-    public init(publication: Publication, rendered: RenderedEdition, identity: any MessageIdentity) {
+    /// `rendered` comes from `EditionRenderer.renderForReaders` when messages are personal (with an
+    /// unsubscribe signer), or from `render` for one generic copy (the archive's `.eml`).
+    public init(
+        publication: Publication, rendered: RenderedEdition, identity: any MessageIdentity,
+        unsubscribe: UnsubscribeSigner? = nil, signer: DKIMSigner? = nil
+    ) {
         self.publication = publication
         self.subject = rendered.subject
-        self.encodedText = QuotedPrintable.encode(rendered.text(width: 72))
-        self.encodedHTML = QuotedPrintable.encode(rendered.html)
+        self.text = PersonalizedPart(rendered.text(width: 72))
+        self.html = PersonalizedPart(rendered.html)
         self.identity = identity
+        self.boundary = identity.boundary()
+        self.unsubscribe = unsubscribe
+        self.signer = signer
     }
 
     /// The message for `reader`, dated `date`.
-    public func message(to reader: Mailbox, date: Date) -> OutgoingMessage {
+    public func message(to reader: Reader, date: Date) throws -> OutgoingMessage {
         let messageID = identity.messageID(domain: publication.domain)
-        let boundary = identity.boundary()
-        var headers: [(String, String)] = [
-            ("Date", MailDate.format(date, timeZone: publication.timeZone)),
+        let token = unsubscribe?.token(for: reader.id) ?? ""
+        let name = HeaderEncoding.singleLine(reader.mailbox.name)
+
+        var body: [UInt8] = []
+        body.reserveCapacity(64 * 1024)
+        body += Array(
+            "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                .utf8)
+        text.write(token: token, name: name, into: &body)
+        // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the part's own last
+        // line break needs one more.
+        body += Array(
+            "\r\n--\(boundary)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                .utf8)
+        html.write(token: token, name: HTMLEscape.text(name), into: &body)
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+
+        let headers = headers(for: reader, token: token, messageID: messageID, date: date)
+        var data: [UInt8] = []
+        data.reserveCapacity(body.count + 2048)
+        if let signer {
+            data += try signer.signatures(headers: headers, body: body, timestamp: Int(date.timeIntervalSince1970))
+        }
+        for (name, value) in headers {
+            data += Array("\(name): \(value)\r\n".utf8)
+        }
+        data += [0x0D, 0x0A]
+        data += body
+        return OutgoingMessage(
+            envelopeFrom: publication.sender.address, recipient: reader.mailbox.address, messageID: messageID,
+            data: data)
+    }
+
+    func headers(for reader: Reader, token: String, messageID: String, date: Date) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = [
             (
                 "From",
                 HeaderEncoding.mailbox(
                     name: publication.sender.name, address: publication.sender.address.description, nameLength: 6)
             ),
-            ("To", HeaderEncoding.mailbox(name: reader.name, address: reader.address.description, nameLength: 4)),
+            (
+                "To",
+                HeaderEncoding.mailbox(
+                    name: reader.mailbox.name, address: reader.mailbox.address.description, nameLength: 4)
+            ),
+            ("Subject", HeaderEncoding.unstructured(subject, nameLength: 9)),
+            ("Date", MailDate.format(date, timeZone: publication.timeZone)),
+            ("Message-ID", "<\(messageID)>"),
         ]
         if let replyTo = publication.replyTo {
             headers.append(("Reply-To", replyTo.description))
         }
+        headers.append(
+            ("List-Id", HeaderEncoding.mailbox(name: publication.name, address: publication.listID, nameLength: 9)))
+        let mailto =
+            "<mailto:\(publication.unsubscribeMailbox)?subject=unsubscribe\(token.isEmpty ? "" : "%20" + token)>"
+        if unsubscribe != nil {
+            let url = ReaderPlaceholder.unsubscribeURL(base: publication.unsubscribeURL, token: token)
+            headers.append(("List-Unsubscribe", HeaderEncoding.fold(words: ["<\(url)>,", mailto], firstLineUsed: 18)))
+            // RFC 8058: the URL identifies the reader, so a POST to it unsubscribes them in one click.
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        } else {
+            headers.append(
+                (
+                    "List-Unsubscribe",
+                    HeaderEncoding.fold(words: ["<\(publication.unsubscribeURL)>,", mailto], firstLineUsed: 18)
+                ))
+        }
+        if let feedbackID = publication.feedbackID {
+            headers.append(("Feedback-ID", HeaderEncoding.unstructured(feedbackID, nameLength: 13)))
+        }
         headers += [
-            ("Subject", HeaderEncoding.unstructured(subject, nameLength: 9)),
-            ("Message-ID", "<\(messageID)>"),
             ("MIME-Version", "1.0"),
             ("Content-Type", "multipart/alternative;\r\n boundary=\"\(boundary)\""),
         ]
-        var data: [UInt8] = []
-        data.reserveCapacity(encodedText.count + encodedHTML.count + 1024)
-        for (name, value) in headers {
-            data += Array("\(name): \(value)\r\n".utf8)
-        }
-        data += Array("\r\n".utf8)
-        for (type, body) in [("text/plain", encodedText), ("text/html", encodedHTML)] {
-            data += Array(
-                "--\(boundary)\r\nContent-Type: \(type); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                    .utf8)
-            data += body
-            // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the body's own
-            // last line break needs one more.
-            data += [0x0D, 0x0A]
-        }
-        data += Array("--\(boundary)--\r\n".utf8)
-        return OutgoingMessage(
-            envelopeFrom: publication.sender.address, recipient: reader.address, messageID: messageID, data: data)
+        return headers
     }
 }

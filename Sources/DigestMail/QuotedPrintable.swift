@@ -25,7 +25,7 @@ public enum QuotedPrintable {
     }
 
     /// One line of text, soft-broken so no encoded line passes 76 characters.
-    static func encodeLine(_ line: ArraySlice<UInt8>, into output: inout [UInt8]) {
+    public static func encodeLine(_ line: ArraySlice<UInt8>, into output: inout [UInt8]) {
         var column = 0
         var index = line.startIndex
         while index < line.endIndex {

@@ -43,7 +43,7 @@ struct RenderingTests {
         for (index, url) in rendered.links.enumerated() {
             #expect(text.contains("[\(index + 1)] \(url)"))
         }
-        #expect(text.hasSuffix("Unsubscribe: \(publication.unsubscribeURL)\n"))
+        #expect(text.hasSuffix("To unsubscribe, open:\n\(publication.unsubscribeURL)\n"))
     }
 
     @Test func plainPaintingLeavesNoMarksOrEscapes() throws {

@@ -158,3 +158,61 @@ struct CommandLineTests {
         #expect(result.status == 0, "\(result.stderr)")
     }
 }
+
+@Suite("Signed sending from the command line", .serialized)
+struct SignedSendingTests {
+    let cli = CommandLineTests()
+
+    @Test func keygenThenSendGivesMessagesDKIMVerifiesWithThePrintedRecord() throws {
+        let workspace = try cli.workspaceCopy()
+        var records: [String] = []
+        for (selector, algorithm) in [("rsa2026", "rsa"), ("ed2026", "ed25519")] {
+            let result = try cli.digest(
+                ["dkim", "keygen", "--selector", selector, "--algorithm", algorithm], in: workspace)
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stdout.contains("wrote the private key to keys/\(selector).pem (mode 600)"))
+            let attributes = try FileManager.default.attributesOfItem(
+                atPath: workspace.appendingPathComponent("keys/\(selector).pem").path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+            // The printed zone-file record, its strings joined, is what DNS would serve.
+            let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("._domainkey.") })
+            let value = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+            records.append("\(selector)._domainkey.eaworldview.com=\(value)")
+        }
+        let again = try cli.digest(["dkim", "keygen", "--selector", "rsa2026"], in: workspace)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("exists already"))
+        let config = workspace.appendingPathComponent("publication.yaml")
+        try
+            (String(contentsOf: config, encoding: .utf8)
+            + "dkim:\n  signatures:\n    - selector: rsa2026\n      key_file: keys/rsa2026.pem\n    - selector: ed2026\n      key_file: keys/ed2026.pem\n")
+            .write(to: config, atomically: true, encoding: .utf8)
+
+        let server = try SMTPTestServer()
+        defer { server.stop() }
+        let result = try cli.digest(
+            ["send", "2017-11-18", "--to", "ana@example.org,bo@example.net", "--smtp", server.url], in: workspace,
+            environment: ["DIGEST_UNSUBSCRIBE_KEY": "a-long-random-unsubscribe-signing-key"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(
+            !result.stdout.contains("a-long-random") && !result.stderr.contains("a-long-random"),
+            "secrets never printed")
+        let received = try server.received()
+        #expect(received.count == 2)
+        let verified = try DKIMVerification.verify(received.map(\.file), records: records)
+        #expect(verified == [[true, true], [true, true]])
+        let text = try String(contentsOf: received[0].file, encoding: .utf8)
+        #expect(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
+    }
+
+    @Test func sendWithoutAnUnsubscribeKeySaysSoAndUsesThePublicPage() throws {
+        let server = try SMTPTestServer()
+        defer { server.stop() }
+        let result = try cli.digest(["send", "2017-11-18", "--to", "ana@example.org", "--smtp", server.url])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("DIGEST_UNSUBSCRIBE_KEY"))
+        let text = try String(contentsOf: try server.received()[0].file, encoding: .utf8)
+        #expect(!text.contains("List-Unsubscribe-Post"))
+        #expect(text.contains("List-Unsubscribe: <https://eaworldview.com/newsletter/unsubscribe>,"))
+    }
+}

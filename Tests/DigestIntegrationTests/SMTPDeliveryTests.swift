@@ -30,8 +30,8 @@ struct SMTPDeliveryTests {
         let (_, builder, rendered) = try builder()
         let transport = try transport(server)
         let readers = ["ana@example.org", "bashar@example.net", "chen@example.com"].map { EmailAddress($0)! }
-        let outcomes = readers.map {
-            transport.deliver(builder.message(to: Mailbox(name: "Reader", address: $0), date: Date()))
+        let outcomes = try readers.map {
+            transport.deliver(try builder.message(to: Reader(address: $0, name: "Reader"), date: Date()))
         }
         for outcome in outcomes {
             #expect(outcome.status == .accepted, "\(outcome)")
@@ -60,7 +60,7 @@ struct SMTPDeliveryTests {
         let readers = ["first@example.org", "gone@example.org", "busy@example.org", "last@example.org"].map {
             EmailAddress($0)!
         }
-        let outcomes = readers.map { transport.deliver(builder.message(to: Mailbox(address: $0), date: Date())) }
+        let outcomes = try readers.map { transport.deliver(try builder.message(to: Reader(address: $0), date: Date())) }
         #expect(outcomes.map(\.status) == [.accepted, .rejected, .deferred, .accepted])
         #expect(outcomes[1].replyCode == 550)
         #expect(outcomes[1].reply.contains("5.1.1 <gone@example.org>: Recipient address rejected"))
@@ -75,10 +75,10 @@ struct SMTPDeliveryTests {
         var (publication, renderer, edition) = try Repository.sample()
         edition.sections[0].items[0].summary = String(repeating: "A long summary sentence with words. ", count: 4_000)
         let rendered = try renderer.render(edition)
-        let message = DigestMessageBuilder(
+        let message = try DigestMessageBuilder(
             publication: publication, rendered: rendered, identity: RandomMessageIdentity()
         )
-        .message(to: Mailbox(address: EmailAddress("big@example.org")!), date: Date())
+        .message(to: Reader(address: EmailAddress("big@example.org")!), date: Date())
         #expect(message.data.count > 200_000)
         let outcome = try transport(server).deliver(message)
         #expect(outcome.status == .accepted)
@@ -92,7 +92,7 @@ struct SMTPDeliveryTests {
             configuration: .init(url: "smtp://127.0.0.1:1", helo: "eaworldview.com", connectTimeout: 2))
         let (_, builder, _) = try builder()
         let outcome = transport.deliver(
-            builder.message(to: Mailbox(address: EmailAddress("a@example.org")!), date: Date()))
+            try builder.message(to: Reader(address: EmailAddress("a@example.org")!), date: Date()))
         #expect(outcome.status == .deferred)
         #expect(outcome.replyCode == nil)
         #expect(!outcome.reply.isEmpty)
@@ -107,7 +107,7 @@ struct SMTPDeliveryTests {
             configuration: .init(url: server.url, helo: "eaworldview.com", tls: .required, connectTimeout: 3))
         let (_, builder, _) = try builder()
         let outcome = transport.deliver(
-            builder.message(to: Mailbox(address: EmailAddress("a@example.org")!), date: Date()))
+            try builder.message(to: Reader(address: EmailAddress("a@example.org")!), date: Date()))
         #expect(outcome.status == .deferred)
         #expect(outcome.reply.contains("STARTTLS"))
         #expect(try server.received().isEmpty)

@@ -82,6 +82,8 @@ public struct ParsedMessage: Decodable, Sendable {
     public var subject: String
     public var from: String
     public var to: String
+    /// The display name of the first To address, decoded.
+    public var toName: String
     public var contentType: String
     public var partTypes: [String]
     public var text: String
@@ -93,6 +95,7 @@ public struct ParsedMessage: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case defects, subject, from, to, text, html
+        case toName = "to_name"
         case contentType = "content_type"
         case partTypes = "part_types"
         case longestLine = "longest_line"
@@ -108,5 +111,19 @@ public struct ParsedMessage: Decodable, Sendable {
             throw SetupFailure(message: "inspect_messages.py failed: \(result.stderr)")
         }
         return try JSONDecoder().decode([ParsedMessage].self, from: Data(result.stdout.utf8))
+    }
+}
+
+/// Runs Tests/Support/verify_dkim.py (dkimpy) with the given DNS records (`name=TXT value`) instead of
+/// real DNS; one list of results per file, one result per signature.
+public enum DKIMVerification {
+    public static func verify(_ files: [URL], records: [String]) throws -> [[Bool]] {
+        let script = Repository.root.appendingPathComponent("Tests/Support/verify_dkim.py").path
+        let result = try Subprocess.run(
+            Subprocess.python, [script] + records.flatMap { ["--record", $0] } + files.map(\.path))
+        guard result.status == 0 else {
+            throw SetupFailure(message: "verify_dkim.py failed (is dkimpy installed?): \(result.stderr)")
+        }
+        return try JSONDecoder().decode([[Bool]].self, from: Data(result.stdout.utf8))
     }
 }

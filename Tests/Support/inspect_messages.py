@@ -22,6 +22,7 @@ def inspect(path):
         "subject": str(message["subject"] or ""),
         "from": str(message["from"] or ""),
         "to": str(message["to"] or ""),
+        "to_name": message["to"].addresses[0].display_name if message["to"] and message["to"].addresses else "",
         "content_type": message.get_content_type(),
         "part_types": [p.get_content_type() for p in message.walk()],
         # Text travels in canonical CRLF form (RFC 2046); compare it as the reader's LF lines.
