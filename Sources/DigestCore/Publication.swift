@@ -181,6 +181,11 @@ extension Publication {
         }
         let postal = reader.string(map, "postal_address", in: what, required: true)
         let unsubscribe = reader.url(map, "unsubscribe_url", in: what, required: true)
+        // The URL goes into List-Unsubscribe with a token of about 60 characters: keep the header line
+        // far below SMTP's 998-octet limit.
+        if let unsubscribe, unsubscribe.utf8.count > 400 {
+            reader.report(map["unsubscribe_url"], "'unsubscribe_url' is longer than 400 characters")
+        }
         let archive = reader.string(map, "archive_url", in: what)
         if let archive, !YAMLReader.isWebURL(archive.replacingOccurrences(of: "{date}", with: "2017-11-18")) {
             reader.report(map["archive_url"], "'archive_url' must be a full https:// address (with {date} for the day)")

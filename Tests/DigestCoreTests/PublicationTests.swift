@@ -48,3 +48,69 @@ struct PublicationTests {
         #expect(SMTPSettings.problem(with: "smtps://mail.example.com:465") == nil)
     }
 }
+
+@Suite("Publication config: bulk mail and DKIM")
+struct PublicationBulkMailTests {
+    static let base = """
+        name: Test
+        domain: example.com
+        sender: { name: Test, address: digest@example.com }
+        time_zone: UTC
+        smtp: { url: "smtp://localhost:25" }
+        postal_address: "1 Street"
+        unsubscribe_url: https://example.com/u
+        """
+
+    @Test func defaultsNameTheListAndMailboxAfterTheDomain() throws {
+        let publication = try Publication.decode(Self.base, file: "publication.yaml")
+        #expect(publication.listID == "example.com")
+        #expect(publication.unsubscribeMailbox.description == "unsubscribe@example.com")
+        #expect(publication.dkim == nil)
+        #expect(publication.feedbackID == nil)
+    }
+
+    @Test func dkimFeedbackAndListSettingsAreRead() throws {
+        let text =
+            Self.base + """
+
+                list_id: daily.example.com
+                unsubscribe_mailbox: leave@example.com
+                feedback_id: "digest:example:daily:ea"
+                dkim:
+                  signatures:
+                    - { selector: rsa2026, key_file: keys/rsa2026.pem }
+                    - { selector: ed2026, key_file: keys/ed2026.pem }
+                """
+        let publication = try Publication.decode(text, file: "publication.yaml")
+        #expect(publication.listID == "daily.example.com")
+        #expect(publication.unsubscribeMailbox.description == "leave@example.com")
+        #expect(publication.feedbackID == "digest:example:daily:ea")
+        #expect(
+            publication.dkim
+                == DKIMSettings(
+                    domain: "example.com",
+                    signatures: [
+                        .init(selector: "rsa2026", keyFile: "keys/rsa2026.pem"),
+                        .init(selector: "ed2026", keyFile: "keys/ed2026.pem"),
+                    ]))
+    }
+
+    @Test func badDKIMSettingsAreNamed() {
+        let text =
+            Self.base
+            + "\ndkim:\n  signatures:\n    - { selector: \"bad selector\", key_file: k.pem }\n    - { selector: ok }\n"
+        #expect(throws: Problems.self) { try Publication.decode(text, file: "publication.yaml") }
+        do {
+            _ = try Publication.decode(text, file: "publication.yaml")
+        } catch let problems as Problems {
+            #expect(problems.all.contains { $0.message.contains("'selector'") && $0.line == 10 })
+            #expect(problems.all.contains { $0.message.contains("missing 'key_file'") })
+        } catch {}
+    }
+
+    @Test func overlongUnsubscribeURLIsRefused() {
+        let text = Self.base.replacingOccurrences(
+            of: "https://example.com/u", with: "https://example.com/" + String(repeating: "u", count: 400))
+        #expect(throws: Problems.self) { try Publication.decode(text, file: "publication.yaml") }
+    }
+}
