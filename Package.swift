@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure: edition model, YAML codec, publication config, Markdown, rendering.
@@ -40,10 +41,15 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "DigestCurl", dependencies: ["CCurl", "DigestMail"]),
+        // The subscriber list and the delivery ledger: one SQLite file (GRDB), and the bulk sender.
+        .target(
+            name: "DigestStore",
+            dependencies: ["DigestCore", "DigestMail", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(
             name: "DigestCLI",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,9 +66,10 @@ let package = Package(
             dependencies: ["DigestMail", "DigestTestSupport"],
             exclude: ["Golden"]
         ),
+        .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
         .testTarget(
             name: "DigestIntegrationTests",
-            dependencies: ["DigestCore", "DigestMail", "DigestCurl", "DigestCLI", "DigestTestSupport"]
+            dependencies: ["DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestCLI", "DigestTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

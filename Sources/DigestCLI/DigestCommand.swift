@@ -39,7 +39,9 @@ public struct DigestCommand: AsyncParsableCommand {
             SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or DIGEST_SMTP_PASSWORD_FILE).
             """,
         version: "0.1.0",
-        subcommands: [PreviewCommand.self, RenderCommand.self, SendCommand.self, DKIMCommand.self]
+        subcommands: [
+            PreviewCommand.self, RenderCommand.self, SendCommand.self, SubscribersCommand.self, DKIMCommand.self,
+        ]
     )
 
     public init() {}

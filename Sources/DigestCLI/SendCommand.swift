@@ -2,15 +2,19 @@ import ArgumentParser
 import DigestCore
 import DigestCurl
 import DigestMail
+import DigestStore
 import Foundation
 
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Send an edition over SMTP to the given addresses.",
+        abstract: "Send an edition to every active subscriber, or a test copy to given addresses.",
         discussion: """
-            Each address gets its own message and its own SMTP transaction, over one reused connection, so
-            every reader's reply from the server is reported. A refused address does not stop the others.
+            Without --to, the run's recipients (the active subscribers at its first start) are recorded in the
+            delivery ledger, and every reply is recorded as it arrives: run it again after a crash or a failed
+            server and it goes on where it stopped, sending nobody a second copy. Messages in flight at a
+            crash are reported as in doubt and sent again only with --resend-in-doubt.
+            With --to, test copies go to the given addresses and the ledger is not touched.
             The server is the publication's smtp.url unless --smtp is given. Credentials come only from the
             environment: DIGEST_SMTP_USER, and DIGEST_SMTP_PASSWORD or DIGEST_SMTP_PASSWORD_FILE.
             """
@@ -19,66 +23,74 @@ struct SendCommand: AsyncParsableCommand {
     @Argument(help: "The edition's date, YYYY-MM-DD. Default: today.")
     var date: String?
 
-    @Option(help: "Comma-separated addresses to send to, e.g. editor@example.com,desk@example.com.")
-    var to: String
+    @Option(help: "Send test copies to these comma-separated addresses only, e.g. editor@example.com.")
+    var to: String?
 
     @Option(help: "The SMTP server, smtp://host:587 (STARTTLS) or smtps://host:465. Default: from publication.yaml.")
     var smtp: String?
 
+    @Option(help: "SMTP connections at once.")
+    var connections = 4
+
+    @Option(help: "At most this many messages per second, over all connections.")
+    var rate: Double?
+
+    @Option(help: "Send at most this many messages now; the next run sends the rest.")
+    var limit: Int?
+
+    @Option(help: "Tries per message in this run for temporary failures (4xx, lost connections).")
+    var maxAttempts = 3
+
+    @Option(help: "Seconds before the first retry; each further retry waits twice as long.")
+    var retryDelay: Double = 2
+
+    @Option(help: "Open a new connection after this many messages.")
+    var messagesPerConnection: Int?
+
+    @Option(help: "Write the messages into this Maildir folder instead of sending them (its own ledger run).")
+    var dryRun: String?
+
+    @Flag(help: "Send again to readers whose messages were in flight when an earlier run died.")
+    var resendInDoubt = false
+
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
-        let bad = recipientsText.filter { EmailAddress($0) == nil }
-        if recipientsText.isEmpty { throw ValidationError("--to needs at least one address") }
+        if let smtp, let problem = SMTPSettings.problem(with: smtp) { throw ValidationError(problem) }
+        if !(1...64).contains(connections) { throw ValidationError("--connections must be between 1 and 64") }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        if !(1...20).contains(maxAttempts) { throw ValidationError("--max-attempts must be between 1 and 20") }
+        guard let to else { return }
+        let addresses = Self.split(to)
+        if addresses.isEmpty { throw ValidationError("--to needs at least one address") }
+        let bad = addresses.filter { EmailAddress(idn: $0) == nil }
         if !bad.isEmpty {
             throw ValidationError(
                 bad.map { "'\($0)' is not an email address: \(EmailAddress.reason($0))" }.joined(separator: "\n"))
         }
-        if let smtp, let problem = SMTPSettings.problem(with: smtp) { throw ValidationError(problem) }
+        if dryRun != nil { throw ValidationError("--dry-run writes the whole run; leave out --to") }
     }
 
-    var recipientsText: [String] {
-        to.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    static func split(_ list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
-        var seen = Set<EmailAddress>()
-        let recipients = recipientsText.compactMap(EmailAddress.init).filter { seen.insert($0).inserted }
-        let configuration = try transportConfiguration(publication: loaded.publication, environment: environment)
-        let transport: CurlSMTPTransport
-        do {
-            transport = try CurlSMTPTransport(configuration: configuration)
-        } catch {
-            throw CommandFailure(message: "\(error)")
-        }
         let secrets = Secrets(variables: environment.variables, workspace: loaded.workspace)
         let unsubscribe = try secrets.unsubscribeSigner(listID: loaded.publication.listID)
-        if unsubscribe == nil {
-            Console.error(
-                "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so these copies carry the "
-                    + "publication's unsubscribe page instead of a signed one-click link")
-        }
-        let builder = DigestMessageBuilder(
-            publication: loaded.publication,
-            rendered: unsubscribe == nil ? loaded.rendered : try loaded.renderer.renderForReaders(loaded.edition),
-            identity: environment.identity, unsubscribe: unsubscribe,
-            signer: try secrets.dkimSigner(loaded.publication.dkim))
-        Console.out(
-            "Sending \"\(loaded.rendered.subject)\" to \(recipients.count) address\(recipients.count == 1 ? "" : "es") via \(configuration.url)"
-        )
-        let started = Date()
-        var outcomes: [DeliveryOutcome] = []
-        for recipient in recipients {
-            let outcome = transport.deliver(
-                try builder.message(to: Reader(address: recipient), date: environment.now()))
-            outcomes.append(outcome)
-            Console.out(DeliveryReport.line(outcome))
-        }
-        Console.out(DeliveryReport.summary(outcomes, seconds: Date().timeIntervalSince(started)))
-        if outcomes.contains(where: { $0.status != .accepted }) {
-            throw ExitCode(ExitStatus.notAllDelivered)
+        let signer = try secrets.dkimSigner(loaded.publication.dkim)
+        if let to {
+            try sendTestCopies(to, loaded: loaded, unsubscribe: unsubscribe, signer: signer, environment: environment)
+        } else {
+            guard let unsubscribe else {
+                throw CommandFailure(
+                    message: "sending to subscribers needs the unsubscribe signing key: set DIGEST_UNSUBSCRIBE_KEY or "
+                        + "DIGEST_UNSUBSCRIBE_KEY_FILE (at least 16 random bytes, e.g. openssl rand -hex 32)")
+            }
+            try sendToSubscribers(loaded: loaded, unsubscribe: unsubscribe, signer: signer, environment: environment)
         }
     }
 
@@ -103,9 +115,242 @@ struct SendCommand: AsyncParsableCommand {
             url: smtp ?? publication.smtp.url, helo: publication.smtp.helo ?? publication.sender.address.domain,
             caFile: variables["DIGEST_SMTP_CA_FILE"] ?? publication.smtp.caFile, username: user, password: password)
     }
+
+    // MARK: Test copies
+
+    func sendTestCopies(
+        _ list: String, loaded: LoadedEdition, unsubscribe: UnsubscribeSigner?, signer: DKIMSigner?,
+        environment: LiveEnvironment
+    ) throws {
+        var seen = Set<EmailAddress>()
+        let recipients = Self.split(list).compactMap { EmailAddress(idn: $0) }.filter { seen.insert($0).inserted }
+        if unsubscribe == nil {
+            Console.error(
+                "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so these copies carry the "
+                    + "publication's unsubscribe page instead of a signed one-click link")
+        }
+        let configuration = try transportConfiguration(publication: loaded.publication, environment: environment)
+        let transport: CurlSMTPTransport
+        do {
+            transport = try CurlSMTPTransport(configuration: configuration)
+        } catch {
+            throw CommandFailure(message: "\(error)")
+        }
+        let builder = DigestMessageBuilder(
+            publication: loaded.publication,
+            rendered: unsubscribe == nil ? loaded.rendered : try loaded.renderer.renderForReaders(loaded.edition),
+            identity: environment.identity, unsubscribe: unsubscribe, signer: signer)
+        Console.out(
+            "Sending \"\(loaded.rendered.subject)\" to \(recipients.count) address\(recipients.count == 1 ? "" : "es") via \(configuration.url)"
+        )
+        let started = Date()
+        var outcomes: [DeliveryOutcome] = []
+        for recipient in recipients {
+            let outcome = transport.deliver(
+                try builder.message(to: Reader(address: recipient), date: environment.now()))
+            outcomes.append(outcome)
+            Console.out(DeliveryReport.line(outcome))
+        }
+        Console.out(DeliveryReport.summary(outcomes, seconds: Date().timeIntervalSince(started)))
+        if outcomes.contains(where: { $0.status != .accepted }) {
+            throw ExitCode(ExitStatus.notAllDelivered)
+        }
+    }
+
+    // MARK: The run to every subscriber
+
+    func sendToSubscribers(
+        loaded: LoadedEdition, unsubscribe: UnsubscribeSigner, signer: DKIMSigner?, environment: LiveEnvironment
+    ) throws {
+        let store = try environment.openStore(loaded.workspace)
+        let dryRunFolder = dryRun.map {
+            URL(fileURLWithPath: $0, relativeTo: environment.currentDirectory).standardizedFileURL
+        }
+        let run = loaded.edition.date.description + (dryRunFolder == nil ? "" : "+dry-run")
+        let start = try store.startRun(run, resendInDoubt: resendInDoubt, now: environment.now())
+        if start.isNew {
+            Console.out("Run \(run): recorded \(start.recipients) recipients (the active subscribers now).")
+        }
+        if !start.inDoubt.isEmpty {
+            Console.out(
+                "\(start.inDoubt.count) message\(start.inDoubt.count == 1 ? " was" : "s were") in flight when an earlier run stopped; "
+                    + "the server may have them. Not sent again (use --resend-in-doubt to send them):")
+            for delivery in start.inDoubt.prefix(20) { Console.out("  in doubt  \(delivery.email)") }
+            if start.inDoubt.count > 20 { Console.out("  … and \(start.inDoubt.count - 20) more (digest send --help)") }
+        }
+        let counts = try store.deliveryCounts(run)
+        let remaining = (counts[.pending] ?? 0) + (counts[.deferred] ?? 0)
+        let builder = DigestMessageBuilder(
+            publication: loaded.publication, rendered: try loaded.renderer.renderForReaders(loaded.edition),
+            identity: environment.identity, unsubscribe: unsubscribe, signer: signer)
+        let makeTransport: BulkSender.TransportFactory
+        let via: String
+        if let dryRunFolder {
+            makeTransport = { try MaildirTransport(folder: dryRunFolder) }
+            via = "the Maildir \(dryRunFolder.path)"
+        } else {
+            let configuration = try transportConfiguration(publication: loaded.publication, environment: environment)
+            makeTransport = { try CurlSMTPTransport(configuration: configuration) }
+            via = configuration.url
+        }
+        let now = environment.now
+        let sender = BulkSender(
+            store: store, run: run,
+            options: SendOptions(
+                connections: connections, rate: rate, maxRunAttempts: maxAttempts, backoff: retryDelay,
+                limit: limit, messagesPerConnection: messagesPerConnection),
+            now: now,
+            makeMessage: { delivery in
+                guard let address = EmailAddress(delivery.email) else {
+                    throw CommandFailure(message: "'\(delivery.email)' in the list is not a valid address")
+                }
+                return try builder.message(
+                    to: Reader(
+                        id: String(delivery.subscriberId), mailbox: Mailbox(name: delivery.name, address: address)),
+                    date: now())
+            },
+            makeTransport: makeTransport)
+        Console.out(
+            "Sending \"\(loaded.rendered.subject)\": \(remaining) to go, \(connections) connection\(connections == 1 ? "" : "s") to \(via)"
+        )
+
+        let interrupt = Interrupt { sender.stop() }
+        let progress = ProgressDisplay(sender: sender, isTTY: Terminal.isTTY)
+        progress.start()
+        sender.send(remaining: remaining)
+        progress.finish()
+        interrupt.cancel()
+
+        let final = try store.deliveryCounts(run)
+        let report = SendReport(run: run, counts: final, progress: sender.currentProgress, store: store)
+        Console.out(try report.text())
+        if let failure = sender.failure {
+            throw CommandFailure(
+                message: "\(failure)\nNothing was lost: run digest send \(loaded.edition.date) again to go on.")
+        }
+        if sender.isStopping {
+            Console.out("Stopped. Run `digest send \(loaded.edition.date)` again to send the rest.")
+        }
+        if final.filter({ $0.key != .sent }).values.reduce(0, +) > 0 || sender.isStopping {
+            throw ExitCode(ExitStatus.notAllDelivered)
+        }
+    }
 }
 
-/// How send results read in the terminal.
+/// Turns Ctrl-C (and SIGTERM) into a clean stop: the messages in flight finish and are recorded.
+final class Interrupt: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ handler: @escaping @Sendable () -> Void) {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("\nStopping after the messages in flight…\n".utf8))
+                handler()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// A live progress bar on a terminal; a plain line every few seconds otherwise.
+final class ProgressDisplay: @unchecked Sendable {
+    let sender: BulkSender
+    let isTTY: Bool
+    private let done = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(sender: BulkSender, isTTY: Bool) {
+        self.sender = sender
+        self.isTTY = isTTY
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            let interval: TimeInterval = isTTY ? 0.25 : 5
+            while done.wait(timeout: .now() + interval) == .timedOut {
+                draw(final: false)
+            }
+            draw(final: true)
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    func finish() {
+        done.signal()
+        finished.wait()
+    }
+
+    func draw(final: Bool) {
+        let progress = sender.currentProgress
+        let total = max(progress.remaining, 1)
+        let left = max(0, progress.remaining - progress.handled)
+        let eta = progress.rate > 0 ? Int(Double(left) / progress.rate) : 0
+        let numbers =
+            "\(progress.sent) sent, \(progress.deferred) deferred, \(progress.failed) failed"
+            + (progress.inDoubt > 0 ? ", \(progress.inDoubt) in doubt" : "")
+            + String(format: " · %.0f/s · ETA %d:%02d", progress.rate, eta / 60, eta % 60)
+        if isTTY {
+            let width = 24
+            let filled = min(width, progress.handled * width / total)
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            FileHandle.standardError.write(Data("\r\u{1B}[2K\(bar) \(numbers)\(final ? "\n" : "")".utf8))
+        } else if !final {
+            Console.out("progress: \(numbers)")
+        }
+    }
+}
+
+/// The final account of a run, from the ledger.
+struct SendReport {
+    let run: String
+    let counts: [Delivery.State: Int]
+    let progress: SendProgress
+    let store: SQLiteStore
+
+    func text() throws -> String {
+        var lines: [String] = []
+        let order: [(Delivery.State, String)] = [
+            (.sent, "sent"), (.failed, "failed"), (.deferred, "deferred"), (.doubt, "in doubt"),
+            (.pending, "not yet sent"),
+            (.sending, "in flight"),
+        ]
+        lines.append(
+            "Run \(run): "
+                + order.compactMap { state, name in counts[state].map { "\($0) \(name)" } }.joined(separator: ", "))
+        lines.append(
+            String(
+                format: "This session: %d messages in %.1f s (%.0f/s).", progress.handled, progress.elapsed,
+                progress.rate))
+        let failed = try store.deliveries(run, state: .failed, limit: 50)
+        if !failed.isEmpty {
+            lines.append("Failed (not sent again):")
+            lines += failed.map { "  \($0.email)  \($0.reply ?? "")" }
+        }
+        let deferred = try store.deliveries(run, state: .deferred, limit: 50)
+        if !deferred.isEmpty {
+            lines.append("Deferred (the next run tries again):")
+            lines += deferred.map { "  \($0.email)  \($0.reply ?? "")" }
+        }
+        let doubt = try store.deliveries(run, state: .doubt, limit: 50)
+        if !doubt.isEmpty {
+            lines.append("In doubt (perhaps delivered; --resend-in-doubt sends them again):")
+            lines += doubt.map { "  \($0.email)  \($0.reply ?? "")" }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// How test-copy results read in the terminal.
 enum DeliveryReport {
     static func line(_ outcome: DeliveryOutcome) -> String {
         let mark =

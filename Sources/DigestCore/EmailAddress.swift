@@ -43,6 +43,9 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
             return "it contains a control character (a line break?)"
         }
         if !text.contains("@") { return "it has no '@'" }
+        if let at = text.lastIndex(of: "@"), !text[..<at].allSatisfy(\.isASCII) {
+            return "its part before the @ has characters outside ASCII, which digest cannot send (no SMTPUTF8)"
+        }
         if !text.allSatisfy(\.isASCII) {
             return "it has characters outside ASCII (write an IDN domain in its xn-- form)"
         }

@@ -152,9 +152,14 @@ public final class CurlSMTPTransport: MailTransport {
         _ = digest_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, nil)
         var replyCode = 0
         _ = digest_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &replyCode)
+        // libcurl asks for more data (and so ends the body) before all of it is on the wire: only when
+        // every byte went out can the server have the message. A drop before that is a plain failure.
+        var uploaded: curl_off_t = 0
+        _ = digest_curl_getinfo_off_t(handle, CURLINFO_SIZE_UPLOAD_T, &uploaded)
         return Self.outcome(
             recipient: message.recipient, code: code, replyCode: replyCode, reply: context.reply(code: replyCode),
-            bodyComplete: context.bodyComplete, detail: String(cString: errorBuffer))
+            bodyComplete: context.bodyComplete && Int(uploaded) >= message.data.count,
+            detail: String(cString: errorBuffer))
     }
 
     /// Classifies a transfer's result. The reply code decides when the server gave one; without one, a
@@ -168,6 +173,16 @@ public final class CurlSMTPTransport: MailTransport {
     }
 
     static func outcome(
+        recipient: EmailAddress, code: CURLcode, replyCode: Int, reply: String, bodyComplete: Bool, detail: String
+    ) -> DeliveryOutcome {
+        var outcome = classify(
+            recipient: recipient, code: code, replyCode: replyCode, reply: reply, bodyComplete: bodyComplete,
+            detail: detail)
+        outcome.bodySent = bodyComplete
+        return outcome
+    }
+
+    static func classify(
         recipient: EmailAddress, code: CURLcode, replyCode: Int, reply: String, bodyComplete: Bool, detail: String
     ) -> DeliveryOutcome {
         let status = outcomeStatus(code: Int(code.rawValue), replyCode: replyCode, bodyComplete: bodyComplete)

@@ -26,11 +26,31 @@ public struct DeliveryOutcome: Equatable, Sendable {
     public var replyCode: Int?
     /// The server's reply text (with its enhanced status code and queue id), or what went wrong on our side.
     public var reply: String
+    /// Whether the whole message had been handed to the server: a refusal before that came at RCPT.
+    public var bodySent: Bool
 
-    public init(recipient: EmailAddress, status: Status, replyCode: Int?, reply: String) {
+    public init(recipient: EmailAddress, status: Status, replyCode: Int?, reply: String, bodySent: Bool = false) {
         self.recipient = recipient
         self.status = status
         self.replyCode = replyCode
         self.reply = reply
+        self.bodySent = bodySent
+    }
+
+    /// The enhanced status code of the reply (RFC 3463), such as `5.1.1`, when the server gave one.
+    public var enhancedCode: String? {
+        let words = reply.split(separator: " ")
+        guard words.count >= 2 else { return nil }
+        let parts = words[1].split(separator: ".")
+        guard parts.count == 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else { return nil }
+        return String(words[1])
+    }
+
+    /// A permanent refusal at RCPT saying the mailbox does not exist (550/551/553, and 5.1.x when an
+    /// enhanced code is given): the reader's address is dead, so later editions skip it. A 550 5.7.1
+    /// (policy) is a refusal, not a bounce.
+    public var isHardBounce: Bool {
+        guard status == .rejected, !bodySent, let code = replyCode, [550, 551, 553].contains(code) else { return false }
+        return enhancedCode.map { $0.hasPrefix("5.1.") } ?? true
     }
 }

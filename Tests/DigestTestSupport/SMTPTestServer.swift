@@ -8,7 +8,11 @@ public final class SMTPTestServer: @unchecked Sendable {
     private let process: Process
 
     /// Starts the server. `reject` lists recipients answered with 550 at RCPT; `deferred` with 451.
-    public init(reject: [String] = [], deferred: [String] = []) throws {
+    public init(
+        reject: [String] = [], deferred: [String] = [], dropData: [String] = [],
+        tls: (cert: String, key: String)? = nil,
+        auth: String? = nil
+    ) throws {
         let mailbox = try Repository.temporaryFolder("smtp-mailbox")
         let script = Repository.root.appendingPathComponent("Tests/Support/smtp_server.py").path
         let process = Process()

@@ -12,6 +12,7 @@ import signal
 import socket
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Handler:
@@ -40,6 +41,33 @@ class Handler:
         return f"250 2.0.0 Ok: queued as TEST{self.count:06d}"
 
 
+class DroppingSMTP(SMTP):
+    """Closes the connection in the middle of DATA, once for each address given with --drop-data."""
+
+    dropped = set()
+    drop = set()
+
+    async def smtp_DATA(self, arg):
+        targets = {a.lower() for a in self.envelope.rcpt_tos} & self.drop
+        fresh = targets - self.dropped
+        if fresh:
+            self.dropped |= fresh
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            await self._reader.readline()
+            self.transport.close()
+            return
+        return await super().smtp_DATA(arg)
+
+
+class Authenticator:
+    def __init__(self, user, password):
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login == self.user and auth_data.password == self.password
+        return AuthResult(success=ok)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -51,14 +79,32 @@ def main():
     parser.add_argument("--mailbox", required=True)
     parser.add_argument("--reject", action="append", default=[])
     parser.add_argument("--defer", action="append", default=[])
+    parser.add_argument("--drop-data", action="append", default=[])
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--auth", help="user:password; AUTH required, after STARTTLS")
     args = parser.parse_args()
     # A parent test process may start us with signals blocked; SIGTERM must stop us.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     handler = Handler(args.mailbox, args.reject, args.defer)
+    DroppingSMTP.drop = {a.lower() for a in args.drop_data}
+    options = {}
+    if args.tls_cert:
+        import ssl
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        options.update(tls_context=context, require_starttls=True)
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        options.update(authenticator=Authenticator(user, password), auth_required=True, auth_require_tls=bool(args.tls_cert))
+
+    class Configured(Controller):
+        def factory(self):
+            return DroppingSMTP(self.handler, data_size_limit=64 * 1024 * 1024, **options)
+
     for attempt in range(20):
         port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port, decode_data=False,
-                                data_size_limit=64 * 1024 * 1024)
+        controller = Configured(handler, hostname="127.0.0.1", port=port, decode_data=False)
         try:
             controller.start()
             break

@@ -1,0 +1,355 @@
+import DigestCore
+import DigestMail
+import Foundation
+import GRDB
+
+/// The workspace's SQLite file: the subscriber list and the delivery ledger. WAL mode, `synchronous =
+/// FULL`, so a reply recorded is a reply kept, even across a power cut.
+public final class SQLiteStore: Sendable {
+    let database: DatabasePool
+    public let path: String
+
+    /// Opens (creating and migrating when needed) the store at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        configuration.busyMode = .timeout(10)
+        database = try DatabasePool(path: path, configuration: configuration)
+        self.path = path
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: subscribers and delivery ledger") { db in
+            try db.create(table: "subscriber") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("email", .text).notNull().unique()
+                table.column("name", .text).notNull().defaults(to: "")
+                table.column("status", .text).notNull().check {
+                    ["active", "unsubscribed", "bounced", "complained"].contains($0)
+                }
+                table.column("joinedAt", .datetime).notNull()
+                table.column("source", .text).notNull()
+                table.column("attributes", .text).notNull().defaults(to: "{}")
+                table.column("updatedAt", .datetime).notNull()
+            }
+            try db.create(index: "subscriber_status", on: "subscriber", columns: ["status"])
+            try db.create(table: "run") { table in
+                table.primaryKey("name", .text)
+                table.column("startedAt", .datetime).notNull()
+                table.column("recipients", .integer).notNull()
+            }
+            try db.create(table: "delivery") { table in
+                table.column("run", .text).notNull().references("run", onDelete: .cascade)
+                table.column("subscriberId", .integer).notNull().references("subscriber", onDelete: .cascade)
+                table.column("email", .text).notNull()
+                table.column("name", .text).notNull()
+                table.column("state", .text).notNull()
+                table.column("attempts", .integer).notNull().defaults(to: 0)
+                table.column("runAttempts", .integer).notNull().defaults(to: 0)
+                table.column("replyCode", .integer)
+                table.column("reply", .text)
+                table.column("messageId", .text)
+                table.column("nextAttemptAt", .datetime)
+                table.column("updatedAt", .datetime).notNull()
+                table.primaryKey(["run", "subscriberId"])
+            }
+            try db.create(index: "delivery_state", on: "delivery", columns: ["run", "state", "subscriberId"])
+        }
+        return migrator
+    }
+
+    // MARK: Subscribers
+
+    public enum AddResult: Equatable, Sendable {
+        case added(Subscriber)
+        case exists(Subscriber)
+    }
+
+    /// Adds an active subscriber, or returns the one that has the address already.
+    public func add(_ address: EmailAddress, name: String, source: String, now: Date) throws -> AddResult {
+        try database.write { db in
+            if let existing = try Subscriber.filter(Column("email") == address.description).fetchOne(db) {
+                return .exists(existing)
+            }
+            var subscriber = Subscriber(
+                email: address.description, name: name, joinedAt: now, source: source, updatedAt: now)
+            try subscriber.insert(db)
+            return .added(subscriber)
+        }
+    }
+
+    public func subscriber(_ address: EmailAddress) throws -> Subscriber? {
+        try database.read { db in try Subscriber.filter(Column("email") == address.description).fetchOne(db) }
+    }
+
+    /// Sets a subscriber's status; false when there is no such subscriber.
+    @discardableResult
+    public func setStatus(_ address: EmailAddress, to status: Subscriber.Status, now: Date) throws -> Bool {
+        try database.write { db in
+            try db.execute(
+                sql: "UPDATE subscriber SET status = ?, updatedAt = ? WHERE email = ?",
+                arguments: [status.rawValue, now, address.description])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Removes a subscriber and their ledger rows; false when there is no such subscriber.
+    public func remove(_ address: EmailAddress) throws -> Bool {
+        try database.write { db in try Subscriber.filter(Column("email") == address.description).deleteAll(db) > 0 }
+    }
+
+    /// Subscribers in address order, optionally of one status, handed over one at a time.
+    public func forEachSubscriber(status: Subscriber.Status?, _ body: (Subscriber) throws -> Void) throws {
+        try database.read { db in
+            var request = Subscriber.order(Column("email"))
+            if let status { request = request.filter(Column("status") == status.rawValue) }
+            let cursor = try request.fetchCursor(db)
+            while let subscriber = try cursor.next() { try body(subscriber) }
+        }
+    }
+
+    public func counts() throws -> [Subscriber.Status: Int] {
+        try database.read { db in
+            var counts: [Subscriber.Status: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM subscriber GROUP BY status") {
+                if let status = Subscriber.Status(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    // MARK: Import
+
+    /// Imports parsed rows in one transaction: new addresses are added, known ones get a name when they
+    /// had none and a stricter status when the file says so. An import never makes an unsubscribed,
+    /// bounced or complained reader active again.
+    public func importRows(_ rows: [SubscriberCSV.Row], source: String, now: Date) throws -> ImportCounts {
+        try database.write { db in
+            var counts = ImportCounts()
+            let find = try db.cachedStatement(sql: "SELECT id, name, status FROM subscriber WHERE email = ?")
+            let insert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            let update = try db.cachedStatement(
+                sql: "UPDATE subscriber SET name = ?, status = ?, updatedAt = ? WHERE id = ?")
+            for row in rows {
+                let email = row.address.description
+                if let existing = try Row.fetchOne(find, arguments: [email]) {
+                    let id: Int64 = existing["id"]
+                    var name: String = existing["name"]
+                    var status: String = existing["status"]
+                    var changed = false
+                    if name.isEmpty && !row.name.isEmpty {
+                        name = row.name
+                        changed = true
+                    }
+                    if status == Subscriber.Status.active.rawValue && row.status != .active {
+                        status = row.status.rawValue
+                        changed = true
+                    }
+                    if changed {
+                        try update.execute(arguments: [name, status, now, id])
+                        counts.updated += 1
+                    } else {
+                        counts.unchanged += 1
+                    }
+                } else {
+                    try insert.execute(arguments: [
+                        email, row.name, row.status.rawValue, now, source, row.attributesJSON, now,
+                    ])
+                    counts.added += 1
+                }
+            }
+            return counts
+        }
+    }
+
+    // MARK: The delivery ledger
+
+    /// What `startRun` found.
+    public struct RunStart: Equatable, Sendable {
+        /// True when this call recorded the recipients: the first start of the run.
+        public var isNew: Bool
+        public var recipients: Int
+        /// Messages in flight when an earlier run died: perhaps delivered.
+        public var inDoubt: [Delivery]
+    }
+
+    /// Starts or resumes `run`. The first start records every active subscriber as a pending recipient,
+    /// in one transaction; a resume keeps that list. Messages left in flight by a crash become `doubt`,
+    /// and are put back to pending only when `resendInDoubt` is set.
+    public func startRun(_ run: String, resendInDoubt: Bool, now: Date) throws -> RunStart {
+        try database.write { db in
+            let exists = try Row.fetchOne(db, sql: "SELECT 1 FROM run WHERE name = ?", arguments: [run]) != nil
+            if !exists {
+                try db.execute(
+                    sql: "INSERT INTO run (name, startedAt, recipients) VALUES (?, ?, 0)", arguments: [run, now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO delivery (run, subscriberId, email, name, state, updatedAt)
+                        SELECT ?, id, email, name, 'pending', ? FROM subscriber WHERE status = 'active'
+                        """, arguments: [run, now])
+                try db.execute(
+                    sql: "UPDATE run SET recipients = (SELECT COUNT(*) FROM delivery WHERE run = ?) WHERE name = ?",
+                    arguments: [run, run])
+            }
+            try db.execute(
+                sql: "UPDATE delivery SET state = 'doubt', updatedAt = ? WHERE run = ? AND state = 'sending'",
+                arguments: [now, run])
+            let doubt = try Delivery.filter(Column("run") == run && Column("state") == "doubt").order(
+                Column("subscriberId")
+            ).fetchAll(db)
+            if resendInDoubt {
+                try db.execute(
+                    sql: "UPDATE delivery SET state = 'pending', updatedAt = ? WHERE run = ? AND state = 'doubt'",
+                    arguments: [now, run])
+            }
+            // Each run gets its own attempts at what earlier runs deferred.
+            try db.execute(
+                sql: "UPDATE delivery SET runAttempts = 0, nextAttemptAt = NULL WHERE run = ? AND state = 'deferred'",
+                arguments: [run])
+            let recipients =
+                try Int.fetchOne(db, sql: "SELECT recipients FROM run WHERE name = ?", arguments: [run]) ?? 0
+            return RunStart(isNew: !exists, recipients: recipients, inDoubt: resendInDoubt ? [] : doubt)
+        }
+    }
+
+    /// What `claim` hands a worker.
+    public enum Claim: Sendable {
+        case delivery(Delivery)
+        /// Nothing ready now; deferred messages wait until this time.
+        case waitUntil(Date)
+        case finished
+    }
+
+    /// Takes the next message to send and marks it `sending`, committed before a byte goes to the server:
+    /// after a crash, that mark is what says the reader may have it.
+    public func claim(_ run: String, maxRunAttempts: Int, now: Date) throws -> Claim {
+        try database.write { db in
+            while true {
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                        WHERE d.run = ? AND (d.state = 'pending'
+                            OR (d.state = 'deferred' AND d.runAttempts < ? AND (d.nextAttemptAt IS NULL OR d.nextAttemptAt <= ?)))
+                        ORDER BY d.state = 'deferred', d.subscriberId LIMIT 1
+                        """, arguments: [run, maxRunAttempts, now])
+                guard let row else {
+                    let next = try Date.fetchOne(
+                        db,
+                        sql:
+                            "SELECT MIN(nextAttemptAt) FROM delivery WHERE run = ? AND state = 'deferred' AND runAttempts < ?",
+                        arguments: [run, maxRunAttempts])
+                    return next.map(Claim.waitUntil) ?? .finished
+                }
+                var delivery = try Delivery(row: row)
+                let status: String = row["subscriberStatus"]
+                guard status == Subscriber.Status.active.rawValue else {
+                    // The reader left after the run began: they get nothing.
+                    delivery.state = .failed
+                    delivery.reply = "not sent: the subscriber is \(status) now"
+                    delivery.updatedAt = now
+                    try delivery.update(db)
+                    continue
+                }
+                delivery.state = .sending
+                delivery.updatedAt = now
+                try delivery.update(db)
+                return .delivery(delivery)
+            }
+        }
+    }
+
+    /// Records the server's answer for a claimed delivery, as it arrives.
+    public func record(
+        _ delivery: Delivery, outcome: DeliveryOutcome, messageID: String, retryAt: Date?, now: Date
+    ) throws {
+        try database.write { db in
+            var row = delivery
+            row.attempts += 1
+            row.runAttempts += 1
+            row.replyCode = outcome.replyCode
+            row.reply = outcome.reply
+            row.messageId = messageID
+            row.updatedAt = now
+            row.nextAttemptAt = nil
+            switch outcome.status {
+            case .accepted: row.state = .sent
+            case .rejected: row.state = .failed
+            case .inDoubt: row.state = .doubt
+            case .deferred:
+                row.state = .deferred
+                row.nextAttemptAt = retryAt
+            }
+            try row.update(db)
+            if outcome.isHardBounce {
+                try db.execute(
+                    sql: "UPDATE subscriber SET status = 'bounced', updatedAt = ? WHERE id = ? AND status = 'active'",
+                    arguments: [now, delivery.subscriberId])
+            }
+        }
+    }
+
+    /// Marks a claimed delivery failed without sending it (its message could not be built).
+    public func fail(_ delivery: Delivery, reason: String, now: Date) throws {
+        try database.write { db in
+            var row = delivery
+            row.state = .failed
+            row.reply = reason
+            row.updatedAt = now
+            try row.update(db)
+        }
+    }
+
+    /// A delivery that could not even be built or handed over (e.g. the transport would not start) goes
+    /// back to pending.
+    public func release(_ delivery: Delivery, now: Date) throws {
+        try database.write { db in
+            var row = delivery
+            row.state = delivery.runAttempts > 0 || delivery.attempts > 0 ? .deferred : .pending
+            row.updatedAt = now
+            try row.update(db)
+        }
+    }
+
+    /// The run's rows in one state, in subscriber order.
+    public func deliveries(_ run: String, state: Delivery.State, limit: Int = 1_000) throws -> [Delivery] {
+        try database.read { db in
+            try Delivery.filter(Column("run") == run && Column("state") == state.rawValue).order(Column("subscriberId"))
+                .limit(limit).fetchAll(db)
+        }
+    }
+
+    public func deliveryCounts(_ run: String) throws -> [Delivery.State: Int] {
+        try database.read { db in
+            var counts: [Delivery.State: Int] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE run = ? GROUP BY state", arguments: [run])
+            {
+                if let state = Delivery.State(rawValue: row["state"]) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+}
+
+/// What an import did.
+public struct ImportCounts: Equatable, Sendable {
+    public var added = 0
+    public var updated = 0
+    public var unchanged = 0
+
+    public init(added: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+        self.added = added
+        self.updated = updated
+        self.unchanged = unchanged
+    }
+}

@@ -1,0 +1,172 @@
+import DigestCore
+import DigestMail
+import DigestStore
+import DigestTestSupport
+import Foundation
+import Testing
+
+/// A transport that answers from a script: for the ledger's logic only. The real SMTP paths are in
+/// DigestIntegrationTests.
+final class ScriptedTransport: MailTransport, @unchecked Sendable {
+    let answer: @Sendable (EmailAddress, Int) -> DeliveryOutcome.Status
+    let lock = NSLock()
+    var attempts: [EmailAddress: Int] = [:]
+
+    init(_ answer: @escaping @Sendable (EmailAddress, Int) -> DeliveryOutcome.Status) {
+        self.answer = answer
+    }
+
+    func deliver(_ message: OutgoingMessage) -> DeliveryOutcome {
+        let attempt = lock.withLock {
+            attempts[message.recipient, default: 0] += 1
+            return attempts[message.recipient] ?? 1
+        }
+        let status = answer(message.recipient, attempt)
+        let code =
+            switch status {
+            case .accepted: 250
+            case .deferred: 451
+            case .rejected: 550
+            case .inDoubt: 0
+            }
+        return DeliveryOutcome(
+            recipient: message.recipient, status: status, replyCode: code == 0 ? nil : code,
+            reply: "\(code) 5.1.1 scripted", bodySent: status != .rejected)
+    }
+}
+
+@Suite("Delivery ledger")
+struct LedgerTests {
+    func store(readers: Int) throws -> SQLiteStore {
+        let folder = try Repository.temporaryFolder("ledger")
+        let store = try SQLiteStore(path: folder.appendingPathComponent("digest.sqlite").path)
+        var text = "email,name\n"
+        for index in 0..<readers { text += "r\(index)@example.org,R \(index)\n" }
+        _ = try store.importRows(try SubscriberCSV.parse(Data(text.utf8)).rows, source: "test", now: Date())
+        return store
+    }
+
+    func sender(
+        _ store: SQLiteStore, _ transport: ScriptedTransport,
+        options: SendOptions = SendOptions(connections: 3, backoff: 0.001)
+    ) -> BulkSender {
+        BulkSender(
+            store: store, run: "2017-11-18", options: options,
+            makeMessage: { delivery in
+                OutgoingMessage(
+                    envelopeFrom: EmailAddress("d@example.com")!, recipient: EmailAddress(delivery.email)!,
+                    messageID: "m\(delivery.subscriberId)", data: Array("x\r\n".utf8))
+            },
+            makeTransport: { transport })
+    }
+
+    @Test func runRecordsTheActiveReadersOnceAndResumesWithThatList() throws {
+        let store = try store(readers: 10)
+        try store.setStatus(EmailAddress("r3@example.org")!, to: .unsubscribed, now: Date())
+        let first = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        #expect(first.isNew && first.recipients == 9)
+        _ = try store.add(EmailAddress("late@example.org")!, name: "", source: "add", now: Date())
+        let again = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        #expect(!again.isNew && again.recipients == 9)
+    }
+
+    @Test func everyReaderGetsExactlyOneMessageAndTheLedgerSaysSo() throws {
+        let store = try store(readers: 200)
+        let transport = ScriptedTransport { _, _ in .accepted }
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        sender(store, transport).send(remaining: 200)
+        #expect(transport.attempts.count == 200)
+        #expect(transport.attempts.values.allSatisfy { $0 == 1 })
+        #expect(try store.deliveryCounts("2017-11-18") == [.sent: 200])
+        // A second run sends nothing.
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        sender(store, transport).send(remaining: 0)
+        #expect(transport.attempts.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func temporaryFailuresAreRetriedThenLeftForTheNextRun() throws {
+        let store = try store(readers: 5)
+        let transport = ScriptedTransport { address, attempt in
+            if address.description == "r1@example.org" { return attempt < 3 ? .deferred : .accepted }
+            if address.description == "r2@example.org" { return .deferred }
+            return .accepted
+        }
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        sender(store, transport, options: SendOptions(connections: 2, maxRunAttempts: 3, backoff: 0.001)).send(
+            remaining: 5)
+        #expect(transport.attempts[EmailAddress("r1@example.org")!] == 3)
+        #expect(transport.attempts[EmailAddress("r2@example.org")!] == 3)
+        #expect(try store.deliveryCounts("2017-11-18") == [.sent: 4, .deferred: 1])
+        // The next run tries the deferred one again, with fresh attempts.
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        sender(store, transport, options: SendOptions(connections: 1, maxRunAttempts: 2, backoff: 0.001)).send(
+            remaining: 1)
+        #expect(transport.attempts[EmailAddress("r2@example.org")!] == 5)
+    }
+
+    @Test func hardBounceMarksTheSubscriberBouncedButAPolicyRefusalDoesNot() throws {
+        let store = try store(readers: 3)
+        _ = try store.startRun("e", resendInDoubt: false, now: Date())
+        guard case .delivery(let first) = try store.claim("e", maxRunAttempts: 3, now: Date()),
+            case .delivery(let second) = try store.claim("e", maxRunAttempts: 3, now: Date())
+        else {
+            Issue.record("expected two claims")
+            return
+        }
+        let bounce = DeliveryOutcome(
+            recipient: EmailAddress(first.email)!, status: .rejected, replyCode: 550,
+            reply: "550 5.1.1 <x>: User unknown")
+        let policy = DeliveryOutcome(
+            recipient: EmailAddress(second.email)!, status: .rejected, replyCode: 550,
+            reply: "550 5.7.1 Message rejected as spam")
+        try store.record(first, outcome: bounce, messageID: "1", retryAt: nil, now: Date())
+        try store.record(second, outcome: policy, messageID: "2", retryAt: nil, now: Date())
+        #expect(try store.subscriber(EmailAddress(first.email)!)?.status == .bounced)
+        #expect(try store.subscriber(EmailAddress(second.email)!)?.status == .active)
+        #expect(try store.deliveryCounts("e") == [.failed: 2, .pending: 1])
+    }
+
+    @Test func messagesInFlightAtACrashAreInDoubtAndResentOnlyWhenAsked() throws {
+        let store = try store(readers: 3)
+        _ = try store.startRun("e", resendInDoubt: false, now: Date())
+        guard case .delivery(let claimed) = try store.claim("e", maxRunAttempts: 3, now: Date()) else {
+            Issue.record("expected a claim")
+            return
+        }
+        // The process dies here: the claim is committed, the reply never recorded.
+        let resumed = try store.startRun("e", resendInDoubt: false, now: Date())
+        #expect(resumed.inDoubt.map(\.email) == [claimed.email])
+        #expect(try store.deliveryCounts("e") == [.doubt: 1, .pending: 2])
+        let resent = try store.startRun("e", resendInDoubt: true, now: Date())
+        #expect(resent.inDoubt.isEmpty)
+        #expect(try store.deliveryCounts("e") == [.pending: 3])
+    }
+
+    @Test func limitSendsOnlyTheNextN() throws {
+        let store = try store(readers: 20)
+        let transport = ScriptedTransport { _, _ in .accepted }
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        sender(store, transport, options: SendOptions(connections: 4, limit: 7)).send(remaining: 20)
+        #expect(try store.deliveryCounts("2017-11-18") == [.sent: 7, .pending: 13])
+    }
+
+    @Test func rateLimitSpacesMessages() throws {
+        let store = try store(readers: 10)
+        let transport = ScriptedTransport { _, _ in .accepted }
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        let started = Date()
+        sender(store, transport, options: SendOptions(connections: 4, rate: 50)).send(remaining: 10)
+        // Ten messages at 50 per second take at least 9 intervals of 20 ms.
+        #expect(Date().timeIntervalSince(started) >= 0.18)
+    }
+
+    @Test func readerWhoLeftDuringTheRunGetsNothing() throws {
+        let store = try store(readers: 3)
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        try store.setStatus(EmailAddress("r1@example.org")!, to: .unsubscribed, now: Date())
+        let transport = ScriptedTransport { _, _ in .accepted }
+        sender(store, transport).send(remaining: 3)
+        #expect(transport.attempts[EmailAddress("r1@example.org")!] == nil)
+        #expect(try store.deliveryCounts("2017-11-18") == [.sent: 2, .failed: 1])
+    }
+}
