@@ -70,9 +70,11 @@ let headerCallback: digest_curl_data_callback = { buffer, size, count, context i
     guard let buffer, let context else { return length }
     let transfer = Unmanaged<TransferContext>.fromOpaque(context).takeUnretainedValue()
     let bytes = UnsafeRawBufferPointer(start: buffer, count: length)
-    var line = String(decoding: bytes, as: UTF8.self)
-    while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
-    transfer.replyLines.append(line)
+    // One call may carry several reply lines.
+    let text = String(decoding: bytes, as: UTF8.self)
+    for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
+        transfer.replyLines.append(String(line))
+    }
     return length
 }
 

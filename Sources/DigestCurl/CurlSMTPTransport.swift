@@ -185,24 +185,29 @@ public final class CurlSMTPTransport: MailTransport {
     static func classify(
         recipient: EmailAddress, code: CURLcode, replyCode: Int, reply: String, bodyComplete: Bool, detail: String
     ) -> DeliveryOutcome {
-        let status = outcomeStatus(code: Int(code.rawValue), replyCode: replyCode, bodyComplete: bodyComplete)
         let reason = detail.isEmpty ? Curl.describe(code) : detail
         let serverReply = replyCode > 0 ? replyCode : nil
+        // Failures of the set-up rather than of this reader: the run stops and the reader waits for the next.
+        let setupProblem: String? =
+            switch code {
+            case CURLE_LOGIN_DENIED:
+                "authentication failed: \(reply.isEmpty ? reason : reply) (check DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD)"
+            case CURLE_USE_SSL_FAILED:
+                "the server does not offer STARTTLS, which digest requires for a relay on another machine (\(reason))"
+            case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
+                "the server's certificate is not trusted (\(reason)); set smtp.ca_file or DIGEST_SMTP_CA_FILE for a private CA"
+            default: nil
+            }
+        if let setupProblem {
+            var outcome = DeliveryOutcome(
+                recipient: recipient, status: .deferred, replyCode: serverReply, reply: setupProblem)
+            outcome.stopsTheRun = true
+            return outcome
+        }
+        let status = outcomeStatus(code: Int(code.rawValue), replyCode: replyCode, bodyComplete: bodyComplete)
         switch status {
         case .accepted, .rejected:
             return DeliveryOutcome(recipient: recipient, status: status, replyCode: serverReply, reply: reply)
-        case .deferred where code == CURLE_LOGIN_DENIED:
-            return DeliveryOutcome(
-                recipient: recipient, status: .deferred, replyCode: serverReply,
-                reply:
-                    "authentication failed: \(reply.isEmpty ? reason : reply) (check DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD)"
-            )
-        case .deferred where code == CURLE_USE_SSL_FAILED:
-            return DeliveryOutcome(
-                recipient: recipient, status: .deferred, replyCode: serverReply,
-                reply:
-                    "the server does not offer STARTTLS, which digest requires for a relay on another machine (\(reason))"
-            )
         case .deferred:
             return DeliveryOutcome(
                 recipient: recipient, status: .deferred, replyCode: replyCode >= 400 ? replyCode : nil,

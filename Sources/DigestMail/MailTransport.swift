@@ -28,6 +28,9 @@ public struct DeliveryOutcome: Equatable, Sendable {
     public var reply: String
     /// Whether the whole message had been handed to the server: a refusal before that came at RCPT.
     public var bodySent: Bool
+    /// A failure of the set-up, not of this message (wrong password, no STARTTLS, an untrusted
+    /// certificate): every further message would fail the same way, so a run stops.
+    public var stopsTheRun: Bool = false
 
     public init(recipient: EmailAddress, status: Status, replyCode: Int?, reply: String, bodySent: Bool = false) {
         self.recipient = recipient

@@ -199,6 +199,10 @@ public final class BulkSender: @unchecked Sendable {
                     lock.withLock { setupError = "the reply could not be recorded: \(error)" }
                     return
                 }
+                if outcome.stopsTheRun {
+                    lock.withLock { setupError = outcome.reply }
+                    return
+                }
                 lock.withLock {
                     switch outcome.status {
                     case .accepted: progress.sent += 1

@@ -17,9 +17,13 @@ public final class SMTPTestServer: @unchecked Sendable {
         let script = Repository.root.appendingPathComponent("Tests/Support/smtp_server.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Subprocess.python)
-        process.arguments =
-            [script, "--mailbox", mailbox.path] + reject.flatMap { ["--reject", $0] }
-            + deferred.flatMap { ["--defer", $0] }
+        var arguments = [script, "--mailbox", mailbox.path]
+        for address in reject { arguments += ["--reject", address] }
+        for address in deferred { arguments += ["--defer", address] }
+        for address in dropData { arguments += ["--drop-data", address] }
+        if let tls { arguments += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
+        if let auth { arguments += ["--auth", auth] }
+        process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.standardError
