@@ -72,6 +72,12 @@ struct SendCommand: AsyncParsableCommand {
         if dryRun != nil { throw ValidationError("--dry-run writes the whole run; leave out --to") }
     }
 
+    /// This command line as typed, for "run it again" advice.
+    static var sameCommand: String {
+        (["digest"] + CommandLine.arguments.dropFirst()).map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(
+            separator: " ")
+    }
+
     static func split(_ list: String) -> [String] {
         list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -226,10 +232,10 @@ struct SendCommand: AsyncParsableCommand {
         Console.out(try report.text())
         if let failure = sender.failure {
             throw CommandFailure(
-                message: "\(failure)\nNothing was lost: run digest send \(loaded.edition.date) again to go on.")
+                message: "\(failure)\nNothing was lost: run \(Self.sameCommand) again to go on.")
         }
         if sender.isStopping {
-            Console.out("Stopped. Run `digest send \(loaded.edition.date)` again to send the rest.")
+            Console.out("Stopped. Run \(Self.sameCommand) again to send the rest.")
         }
         if final.filter({ $0.key != .sent }).values.reduce(0, +) > 0 || sender.isStopping {
             throw ExitCode(ExitStatus.notAllDelivered)

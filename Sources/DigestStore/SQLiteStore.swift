@@ -234,14 +234,23 @@ public final class SQLiteStore: Sendable {
     public func claim(_ run: String, maxRunAttempts: Int, now: Date) throws -> Claim {
         try database.write { db in
             while true {
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                        WHERE d.run = ? AND (d.state = 'pending'
-                            OR (d.state = 'deferred' AND d.runAttempts < ? AND (d.nextAttemptAt IS NULL OR d.nextAttemptAt <= ?)))
-                        ORDER BY d.state = 'deferred', d.subscriberId LIMIT 1
-                        """, arguments: [run, maxRunAttempts, now])
+                // Pending rows first, in subscriber order, straight off the (run, state, subscriberId) index;
+                // then deferred ones whose retry time has come.
+                let row =
+                    try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                            WHERE d.run = ? AND d.state = 'pending' ORDER BY d.subscriberId LIMIT 1
+                            """, arguments: [run])
+                    ?? Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                            WHERE d.run = ? AND d.state = 'deferred' AND d.runAttempts < ?
+                                AND (d.nextAttemptAt IS NULL OR d.nextAttemptAt <= ?)
+                            ORDER BY d.subscriberId LIMIT 1
+                            """, arguments: [run, maxRunAttempts, now])
                 guard let row else {
                     let next = try Date.fetchOne(
                         db,

@@ -172,7 +172,7 @@ struct TLSAuthenticationTests {
             ["send", "2017-11-18", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("authentication failed"))
-        #expect(bad.stderr.contains("run digest send 2017-11-18 again"))
+        #expect(bad.stderr.contains("run digest send 2017-11-18 --smtp \(url) --connections 1 again"))
         #expect(try server.received().isEmpty)
         environment["DIGEST_SMTP_PASSWORD"] = "right"
         let good = try cli.digest(
