@@ -41,6 +41,10 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "DigestCurl", dependencies: ["CCurl", "DigestMail"]),
+        // libxml2's XML and HTML parsers; only DigestFeeds imports it.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // Feeds and web pages into items: RSS, Atom, RDF, iTunes, Media RSS; HTML cleaning; merging.
+        .target(name: "DigestFeeds", dependencies: ["CLibXML2", "DigestCore"]),
         // The subscriber list and the delivery ledger: one SQLite file (GRDB), and the bulk sender.
         .target(
             name: "DigestStore",
@@ -49,7 +53,7 @@ let package = Package(
         .target(
             name: "DigestCLI",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl", "DigestStore",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -64,12 +68,15 @@ let package = Package(
         .testTarget(
             name: "DigestMailTests",
             dependencies: ["DigestMail", "DigestTestSupport"],
-            exclude: ["Golden"]
+            exclude: ["Golden", "Fixtures"]
         ),
         .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
+        .testTarget(name: "DigestFeedsTests", dependencies: ["DigestFeeds", "DigestTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "DigestIntegrationTests",
-            dependencies: ["DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestCLI", "DigestTestSupport"]
+            dependencies: [
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestCLI", "DigestTestSupport",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -16,6 +16,8 @@ public enum ExitStatus {
     public static let badInput: Int32 = 65
     /// Some recipients did not get the message (refused, deferred or in doubt); the report says which.
     public static let notAllDelivered: Int32 = 75
+    /// Some feeds could not be read; the edition was written from the others.
+    public static let someFeedsFailed: Int32 = 69
     /// Something outside the editor's files failed: the SMTP set-up, a disk write.
     public static let failure: Int32 = 1
 }

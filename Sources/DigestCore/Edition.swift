@@ -13,6 +13,9 @@ public struct Edition: Equatable, Sendable {
     public var sections: [Section]
     /// Feed item ids the editor cut: a later gather must not bring them back.
     public var removedItemIDs: [String]
+    /// Every feed item id gather has put into this edition: an id here but no longer in the sections
+    /// was cut by the editor.
+    public var gatheredItemIDs: [String] = []
 
     public init(
         date: EditionDate, issueNumber: Int? = nil, subject: String, preheader: String = "", note: String = "",
@@ -46,10 +49,14 @@ public struct Section: Equatable, Sendable {
 public struct ItemSource: Equatable, Sendable {
     public var feed: String
     public var guid: String
+    /// A hash of the title and summary as gather last wrote them: when the file still matches it, the
+    /// editor has not touched them and a newer version from the feed may replace them.
+    public var fingerprint: String?
 
-    public init(feed: String, guid: String) {
+    public init(feed: String, guid: String, fingerprint: String? = nil) {
         self.feed = feed
         self.guid = guid
+        self.fingerprint = fingerprint
     }
 }
 
@@ -66,7 +73,7 @@ public struct Image: Equatable, Sendable {
 
 /// An item of the digest: what it is, and the fields every kind shares.
 public struct Item: Equatable, Sendable {
-    public enum Kind: String, CaseIterable, Sendable {
+    public enum Kind: String, CaseIterable, Sendable, Codable {
         case article, podcast, video
     }
 

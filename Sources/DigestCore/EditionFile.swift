@@ -3,7 +3,7 @@ import Yams
 
 /// Reads an edition from its YAML form (`Editions/<date>/edition.yaml`).
 public enum EditionFile {
-    static let editionFields = ["date", "issue", "subject", "preheader", "note", "sections", "removed"]
+    static let editionFields = ["date", "issue", "subject", "preheader", "note", "sections", "removed", "gathered"]
     static let sectionFields = ["title", "items"]
     static let commonItemFields = ["kind", "title", "url", "summary", "published", "note", "lead", "source"]
     static let kindFields: [Item.Kind: [String]] = [
@@ -34,14 +34,17 @@ public enum EditionFile {
         let preheader = reader.string(map, "preheader", in: what) ?? ""
         let note = reader.string(map, "note", in: what) ?? ""
         let removed = reader.strings(map, "removed", in: what)
+        let gathered = reader.strings(map, "gathered", in: what)
         let sectionNodes = reader.sequence(map, "sections", in: what, required: true) ?? []
         let sections = sectionNodes.enumerated().compactMap { index, node in
             decodeSection(node, number: index + 1, reader: reader)
         }
         guard let date, let subject else { return nil }
-        return Edition(
+        var edition = Edition(
             date: date, issueNumber: issue, subject: subject, preheader: preheader, note: note, sections: sections,
             removedItemIDs: removed)
+        edition.gatheredItemIDs = gathered
+        return edition
     }
 
     private static func decodeSection(_ node: Node, number: Int, reader: YAMLReader) -> Section? {
@@ -142,10 +145,10 @@ public enum EditionFile {
     private static func decodeSource(_ node: Node?, what: String, reader: YAMLReader) -> ItemSource? {
         guard let node else { return nil }
         let inner = "'source' of \(what)"
-        guard let map = reader.mapping(node, named: inner, allowed: ["feed", "guid"]) else { return nil }
+        guard let map = reader.mapping(node, named: inner, allowed: ["feed", "guid", "fingerprint"]) else { return nil }
         guard let feed = reader.string(map, "feed", in: inner, required: true),
             let guid = reader.string(map, "guid", in: inner, required: true)
         else { return nil }
-        return ItemSource(feed: feed, guid: guid)
+        return ItemSource(feed: feed, guid: guid, fingerprint: reader.string(map, "fingerprint", in: inner))
     }
 }

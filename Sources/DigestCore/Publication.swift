@@ -29,12 +29,17 @@ public struct Publication: Equatable, Sendable {
     public var feedbackID: String?
     /// DKIM signing, when configured.
     public var dkim: DKIMSettings?
+    /// The feeds `digest gather` reads, in the order their sections appear.
+    public var feeds: [FeedSource] = []
+    /// Which items gather keeps, and how it shortens summaries.
+    public var gather = GatherSettings()
 
     public init(
         name: String, domain: String, language: String = "en", sender: Mailbox, replyTo: EmailAddress? = nil,
         timeZone: TimeZone, smtp: SMTPSettings, postalAddress: String, unsubscribeURL: String,
         archiveURL: String? = nil, templates: String = "Templates", listID: String? = nil,
-        unsubscribeMailbox: EmailAddress? = nil, feedbackID: String? = nil, dkim: DKIMSettings? = nil
+        unsubscribeMailbox: EmailAddress? = nil, feedbackID: String? = nil, dkim: DKIMSettings? = nil,
+        feeds: [FeedSource] = [], gather: GatherSettings = GatherSettings()
     ) {
         self.name = name
         self.domain = domain
@@ -51,11 +56,46 @@ public struct Publication: Equatable, Sendable {
         self.unsubscribeMailbox = unsubscribeMailbox ?? EmailAddress(known: "unsubscribe", domain)
         self.feedbackID = feedbackID
         self.dkim = dkim
+        self.feeds = feeds
+        self.gather = gather
     }
 
     /// The web address of the edition of `date`, when the publication has an archive.
     public func archiveURL(for date: EditionDate) -> String? {
         archiveURL?.replacingOccurrences(of: "{date}", with: date.description)
+    }
+}
+
+/// A feed and the section its items go to.
+public struct FeedSource: Equatable, Sendable {
+    public var url: String
+    public var section: String
+    /// Forces every item of the feed to this kind; nil to tell from each item (audio → podcast, …).
+    public var kind: Item.Kind?
+
+    public init(url: String, section: String, kind: Item.Kind? = nil) {
+        self.url = url
+        self.section = section
+        self.kind = kind
+    }
+}
+
+/// How `digest gather` picks and shapes items.
+public struct GatherSettings: Equatable, Sendable {
+    public enum Window: String, Equatable, Sendable {
+        /// Items published on the edition's day, in the publication's time zone.
+        case day
+        /// Items published after the day of the previous edition, up to the end of this one's day.
+        case sinceLastEdition = "since-last-edition"
+    }
+
+    public var window: Window
+    /// Summaries are cut at a sentence end near this many characters.
+    public var summaryLength: Int
+
+    public init(window: Window = .day, summaryLength: Int = 280) {
+        self.window = window
+        self.summaryLength = summaryLength
     }
 }
 
@@ -116,6 +156,7 @@ extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
         "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
+        "feeds", "gather",
     ]
 
     /// Reads `publication.yaml`. Throws `Problems` naming every bad or missing field.
@@ -206,6 +247,10 @@ extension Publication {
         }
         let feedbackID = reader.string(map, "feedback_id", in: what).map(TextMarks.singleLine)
         let dkim = map["dkim"].flatMap { decodeDKIM($0, defaultDomain: domain, reader: reader) }
+        let feeds = (reader.sequence(map, "feeds", in: what) ?? []).enumerated().compactMap { index, node in
+            decodeFeed(node, number: index + 1, reader: reader)
+        }
+        let gather = map["gather"].map { decodeGather($0, reader: reader) } ?? GatherSettings()
         guard reader.problems.isEmpty, let name, let domain, let sender, let timeZone, let smtp, let postal,
             let unsubscribe
         else { throw Problems(reader.problems) }
@@ -213,7 +258,46 @@ extension Publication {
             name: name, domain: domain, language: language, sender: sender, replyTo: replyTo, timeZone: timeZone,
             smtp: smtp, postalAddress: postal.trimmingCharacters(in: .whitespacesAndNewlines),
             unsubscribeURL: unsubscribe, archiveURL: archive, templates: templates, listID: listID,
-            unsubscribeMailbox: unsubscribeMailbox, feedbackID: feedbackID, dkim: dkim)
+            unsubscribeMailbox: unsubscribeMailbox, feedbackID: feedbackID, dkim: dkim, feeds: feeds, gather: gather)
+    }
+
+    private static func decodeFeed(_ node: Node, number: Int, reader: YAMLReader) -> FeedSource? {
+        let what = "feed \(number)"
+        guard let map = reader.mapping(node, named: what, allowed: ["url", "section", "kind"]),
+            let url = reader.string(map, "url", in: what, required: true),
+            let section = reader.string(map, "section", in: what, required: true)
+        else { return nil }
+        let lower = url.lowercased()
+        guard lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("file://") else {
+            reader.report(map["url"], "'url' of \(what) must start with http://, https:// or file://, not '\(url)'")
+            return nil
+        }
+        var kind: Item.Kind?
+        if let text = reader.string(map, "kind", in: what) {
+            kind = Item.Kind(rawValue: text)
+            if kind == nil {
+                reader.report(map["kind"], "'kind' of \(what) must be article, podcast or video, not '\(text)'")
+            }
+        }
+        return FeedSource(url: url, section: section, kind: kind)
+    }
+
+    private static func decodeGather(_ node: Node, reader: YAMLReader) -> GatherSettings {
+        var settings = GatherSettings()
+        guard let map = reader.mapping(node, named: "'gather'", allowed: ["window", "summary_length"]) else {
+            return settings
+        }
+        if let text = reader.string(map, "window", in: "'gather'") {
+            if let window = GatherSettings.Window(rawValue: text) {
+                settings.window = window
+            } else {
+                reader.report(map["window"], "'window' of 'gather' must be day or since-last-edition, not '\(text)'")
+            }
+        }
+        if let length = reader.int(map, "summary_length", in: "'gather'", range: 40...5_000) {
+            settings.summaryLength = length
+        }
+        return settings
     }
 
     private static func decodeDKIM(_ node: Node, defaultDomain: String?, reader: YAMLReader) -> DKIMSettings? {

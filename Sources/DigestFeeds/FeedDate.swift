@@ -1,0 +1,108 @@
+import DigestCore
+import Foundation
+
+/// Dates as feeds write them: RFC 822 (with every zone form real feeds use and their usual mistakes)
+/// and RFC 3339 / ISO 8601.
+public enum FeedDate {
+    static let months: [String: Int] = [
+        "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "sept": 9, "oct": 10,
+        "nov": 11, "dec": 12, "january": 1, "february": 2, "march": 3, "april": 4, "june": 6, "july": 7, "august": 8,
+        "september": 9, "october": 10, "november": 11, "december": 12,
+    ]
+
+    /// Zone names of RFC 822 and the ones feeds add, in minutes east of UTC.
+    static let zones: [String: Int] = [
+        "ut": 0, "utc": 0, "gmt": 0, "z": 0, "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420,
+        "mdt": -360, "pst": -480, "pdt": -420, "bst": 60, "cet": 60, "cest": 120, "eet": 120, "eest": 180,
+        "ist": 330, "jst": 540, "aest": 600, "msk": 180, "a": 60, "m": 720, "n": -60, "y": -720,
+    ]
+
+    public static func parse(_ raw: String) -> Date? {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { return nil }
+        if let first = text.first, first.isNumber, text.count >= 10, text.dropFirst(4).first == "-" {
+            return iso(text)
+        }
+        return rfc822(text)
+    }
+
+    /// `2017-11-18T09:30:00Z`, with or without seconds, fraction or `T`; a missing zone is UTC.
+    static func iso(_ text: String) -> Date? {
+        if let date = Timestamp.parse(text) { return date }
+        var candidate = text
+        if candidate.count == 10 { candidate += "T00:00:00Z" }
+        // 2017-11-18T09:30Z or 2017-11-18T09:30+01:00: add the seconds.
+        if candidate.count >= 16, candidate.dropFirst(13).prefix(1) == ":", !(candidate.dropFirst(16).first == ":") {
+            let index = candidate.index(candidate.startIndex, offsetBy: 16)
+            candidate.insert(contentsOf: ":00", at: index)
+        }
+        if let date = Timestamp.parse(candidate) { return date }
+        // No zone at all: read as UTC.
+        if let date = Timestamp.parse(candidate + "Z") { return date }
+        // +0100 without a colon.
+        if candidate.count >= 5, let last = candidate.last, last.isNumber {
+            let suffix = candidate.suffix(5)
+            if suffix.first == "+" || suffix.first == "-", suffix.dropFirst().allSatisfy(\.isNumber) {
+                let fixed = String(candidate.dropLast(2)) + ":" + String(candidate.suffix(2))
+                return Timestamp.parse(fixed)
+            }
+        }
+        return nil
+    }
+
+    /// `Sat, 18 Nov 2017 09:30:00 +0000` and its variants: no weekday, a wrong weekday, two-digit years,
+    /// full month names, no seconds, zone names, `+01:00`, a missing zone (UTC).
+    static func rfc822(_ text: String) -> Date? {
+        var words = text.replacingOccurrences(of: ",", with: " ").split(whereSeparator: { $0 == " " || $0 == "\t" })
+            .map { String($0) }
+        // The weekday says nothing the date does not; feeds get it wrong often.
+        if let first = words.first, first.first?.isLetter == true, months[first.lowercased()] == nil {
+            words.removeFirst()
+        }
+        guard words.count >= 3 else { return nil }
+        var day: Int?
+        var month: Int?
+        // "18 Nov 2017" or "Nov 18 2017".
+        if let d = Int(words[0]), let m = months[words[1].lowercased().trimmingCharacters(in: .punctuationCharacters)] {
+            day = d
+            month = m
+        } else if let m = months[words[0].lowercased()], let d = Int(words[1]) {
+            day = d
+            month = m
+        }
+        guard let day, let month, var year = Int(words[2]) else { return nil }
+        if year < 100 { year += year < 50 ? 2000 : 1900 }
+        var hour = 0
+        var minute = 0
+        var second = 0
+        var rest = Array(words.dropFirst(3))
+        if let time = rest.first, time.contains(":") {
+            let parts = time.split(separator: ":").map { Int($0) }
+            guard parts.count >= 2, parts.allSatisfy({ $0 != nil }) else { return nil }
+            hour = parts[0] ?? 0
+            minute = parts[1] ?? 0
+            second = parts.count > 2 ? parts[2] ?? 0 : 0
+            rest.removeFirst()
+        }
+        var offset = 0
+        if let zone = rest.first {
+            if let known = zones[zone.lowercased()] {
+                offset = known
+            } else if zone.first == "+" || zone.first == "-" {
+                let digits = zone.dropFirst().replacingOccurrences(of: ":", with: "")
+                guard digits.count == 4, let value = Int(digits) else { return nil }
+                offset = (value / 100 * 60 + value % 100) * (zone.first == "-" ? -1 : 1)
+            } else if zone.count == 4, let value = Int(zone) {
+                offset = value / 100 * 60 + value % 100
+            }
+        }
+        guard EditionDate(year: year, month: month, day: day) != nil, hour < 24, minute < 60, second < 61 else {
+            return nil
+        }
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard let utc = Calendar.gregorian(in: TimeZone(identifier: "UTC") ?? .gmt).date(from: components) else {
+            return nil
+        }
+        return utc.addingTimeInterval(TimeInterval(-offset * 60))
+    }
+}

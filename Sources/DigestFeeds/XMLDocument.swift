@@ -1,0 +1,151 @@
+import CLibXML2
+import Foundation
+
+/// Namespaces the feed formats use.
+enum Namespace {
+    static let atom = "http://www.w3.org/2005/Atom"
+    static let content = "http://purl.org/rss/1.0/modules/content/"
+    static let dc = "http://purl.org/dc/elements/1.1/"
+    static let itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+    static let media = "http://search.yahoo.com/mrss/"
+    static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    static let rss1 = "http://purl.org/rss/1.0/"
+}
+
+/// libxml2's one-time set-up, before any parse (it makes the parser safe to use from several threads).
+enum LibXML {
+    static let initialized: Bool = {
+        xmlInitParser()
+        return true
+    }()
+}
+
+/// A parsed XML or HTML document, freed when dropped.
+final class XMLTree {
+    let document: xmlDocPtr
+
+    init(document: xmlDocPtr) {
+        self.document = document
+    }
+
+    deinit {
+        xmlFreeDoc(document)
+    }
+
+    var root: XMLElement? { xmlDocGetRootElement(document).map(XMLElement.init) }
+
+    /// Why a document could not be parsed, with the line and column libxml2 reports.
+    struct ParseError: Error, CustomStringConvertible {
+        var line: Int
+        var column: Int
+        var message: String
+        var description: String { "line \(line), column \(column): \(message)" }
+    }
+
+    /// Parses XML strictly (a truncated or broken feed is an error, not a guess). `encoding` is the
+    /// charset from the HTTP header, which overrides the document's own declaration (RFC 7303).
+    static func xml(_ data: Data, url: String, encoding: String?) throws -> XMLTree {
+        _ = LibXML.initialized
+        guard let context = xmlNewParserCtxt() else { throw ParseError(line: 0, column: 0, message: "out of memory") }
+        defer { xmlFreeParserCtxt(context) }
+        let options = Int32(
+            XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
+                | XML_PARSE_NOCDATA.rawValue | XML_PARSE_HUGE.rawValue)
+        let document = data.withUnsafeBytes { bytes -> xmlDocPtr? in
+            guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return nil }
+            return xmlCtxtReadMemory(context, base, Int32(bytes.count), url, encoding, options)
+        }
+        let wellFormed = context.pointee.wellFormed != 0
+        if let document, wellFormed { return XMLTree(document: document) }
+        if let document { xmlFreeDoc(document) }
+        let error = context.pointee.lastError
+        let message =
+            error.message.map { String(cString: $0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            ?? "not well-formed XML"
+        throw ParseError(
+            line: Int(error.line), column: Int(error.int2), message: data.isEmpty ? "the document is empty" : message)
+    }
+
+    /// Parses HTML the way a browser would: never fails on tag soup.
+    static func html(_ data: Data, url: String, encoding: String? = "utf-8") -> XMLTree? {
+        _ = LibXML.initialized
+        let options = Int32(
+            HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
+                | HTML_PARSE_NONET.rawValue)
+        let document = data.withUnsafeBytes { bytes -> htmlDocPtr? in
+            guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return nil }
+            return htmlReadMemory(base, Int32(bytes.count), url, encoding, options)
+        }
+        return document.map(XMLTree.init)
+    }
+}
+
+/// A read-only view of an element of an `XMLTree` (valid while the tree lives).
+struct XMLElement {
+    let node: xmlNodePtr
+
+    init(_ node: xmlNodePtr) {
+        self.node = node
+    }
+
+    var name: String { node.pointee.name.map { String(cString: $0) } ?? "" }
+    var namespace: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
+    var lowercasedName: String { name.lowercased() }
+
+    func isNamed(_ local: String, _ namespace: String? = nil) -> Bool {
+        guard name == local else { return false }
+        guard let namespace else { return true }
+        return self.namespace == namespace
+    }
+
+    var children: [XMLElement] {
+        var result: [XMLElement] = []
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE { result.append(XMLElement(current)) }
+            child = current.pointee.next
+        }
+        return result
+    }
+
+    func child(_ local: String, _ namespace: String? = nil) -> XMLElement? {
+        children.first { $0.isNamed(local, namespace) }
+    }
+
+    func all(_ local: String, _ namespace: String? = nil) -> [XMLElement] {
+        children.filter { $0.isNamed(local, namespace) }
+    }
+
+    /// The text content, entities decoded, surrounding whitespace trimmed.
+    var text: String {
+        guard let content = xmlNodeGetContent(node) else { return "" }
+        defer { digest_xml_free(content) }
+        return String(cString: content).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func text(of local: String, _ namespace: String? = nil) -> String? {
+        child(local, namespace).map(\.text).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func attribute(_ name: String, _ namespace: String? = nil) -> String? {
+        let value =
+            namespace.map { xmlGetNsProp(node, name, $0) } ?? xmlGetProp(node, name)
+        guard let value else { return nil }
+        defer { digest_xml_free(value) }
+        return String(cString: value)
+    }
+
+    /// The element's children serialised back to markup (Atom's xhtml content, HTML in descriptions).
+    var innerMarkup: String {
+        guard let buffer = xmlBufferCreate() else { return text }
+        defer { xmlBufferFree(buffer) }
+        var child = node.pointee.children
+        while let current = child {
+            xmlNodeDump(buffer, node.pointee.doc, current, 0, 0)
+            child = current.pointee.next
+        }
+        return String(cString: xmlBufferContent(buffer))
+    }
+
+    var line: Int { Int(xmlGetLineNo(node)) }
+}

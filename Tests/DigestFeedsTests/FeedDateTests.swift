@@ -1,0 +1,34 @@
+import DigestFeeds
+import Foundation
+import Testing
+
+@Suite("Feed dates")
+struct FeedDateTests {
+    static let reference = Date(timeIntervalSince1970: 1_510_997_400)  // 2017-11-18 09:30:00 UTC
+
+    @Test(arguments: [
+        "Sat, 18 Nov 2017 09:30:00 +0000", "Sat, 18 Nov 2017 09:30:00 GMT", "Sat, 18 Nov 2017 09:30:00 UT",
+        "Sat, 18 Nov 2017 04:30:00 EST", "Sat, 18 Nov 2017 01:30:00 PST", "Sat, 18 Nov 2017 10:30:00 +0100",
+        "Sat, 18 Nov 2017 10:30:00 +01:00", "18 Nov 2017 09:30:00 +0000", "Mon, 18 Nov 2017 09:30:00 +0000",
+        "Sat, 18 November 2017 09:30:00 GMT", "Sat, 18 Nov 17 09:30:00 GMT", "Sat,18 Nov 2017 09:30:00 Z",
+        "Sat, 18 Nov 2017 09:30:00", "2017-11-18T09:30:00Z", "2017-11-18T10:30:00+01:00", "2017-11-18T09:30Z",
+        "2017-11-18 09:30:00", "2017-11-18T09:30:00.000Z", "2017-11-18T10:30:00+0100",
+        "  Sat, 18 Nov 2017 09:30:00 +0000  ",
+    ])
+    func everyFormFeedsUseReadsTheSameInstant(text: String) {
+        #expect(FeedDate.parse(text) == Self.reference, "\(text)")
+    }
+
+    @Test func withoutSecondsAndDayFirstVariants() {
+        #expect(FeedDate.parse("Sat, 18 Nov 2017 09:30 GMT") == Self.reference)
+        #expect(FeedDate.parse("Nov 18 2017 09:30:00 GMT") == Self.reference)
+        #expect(FeedDate.parse("2017-11-18") == Date(timeIntervalSince1970: 1_510_963_200))
+    }
+
+    @Test(arguments: [
+        "", "yesterday", "Sat, 31 Feb 2017 09:30:00 GMT", "Sat, 18 Foo 2017 09:30:00 GMT", "2017-13-01T00:00:00Z",
+    ])
+    func nonsenseIsNil(text: String) {
+        #expect(FeedDate.parse(text) == nil)
+    }
+}
