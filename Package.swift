@@ -71,11 +71,16 @@ let package = Package(
             exclude: ["Golden", "Fixtures"]
         ),
         .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
-        .testTarget(name: "DigestFeedsTests", dependencies: ["DigestFeeds", "DigestTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "DigestFeedsTests",
+            dependencies: ["DigestFeeds", "DigestTestSupport"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "DigestIntegrationTests",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestCLI", "DigestTestSupport",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestCLI",
+                "DigestTestSupport",
             ]
         ),
     ],
