@@ -14,6 +14,7 @@ build:
 
 test: lint
 	@.ci/install-deps test
+	swift build
 	swift build --build-tests
 	swift test --skip-build
 

@@ -7,6 +7,7 @@ import Foundation
 /// Fetches and parses feeds, several at a time, with the workspace's conditional-GET cache.
 struct FeedReader {
     let cacheFolder: URL
+    var timeout = 30
 
     struct Outcome {
         var source: FeedSource
@@ -80,7 +81,7 @@ struct FeedReader {
             group.enter()
             Thread {
                 defer { group.leave() }
-                guard let fetcher = try? CurlFetcher() else { return }
+                guard let fetcher = try? CurlFetcher(configuration: .init(totalTimeout: reader.timeout)) else { return }
                 while true {
                     let index: Int? = shared.lock.withLock {
                         guard shared.next < sources.count else { return nil }
@@ -143,7 +144,9 @@ struct GatherCommand: AsyncParsableCommand {
 
         let isTTY = Terminal.isTTY
         Console.out("Gathering \(publication.feeds.count) feed\(publication.feeds.count == 1 ? "" : "s") for \(date)")
-        let reader = FeedReader(cacheFolder: workspace.root.appendingPathComponent(".digest-cache/feeds"))
+        let reader = FeedReader(
+            cacheFolder: workspace.root.appendingPathComponent(".digest-cache/feeds"),
+            timeout: publication.gather.timeout)
         let outcomes = reader.readAll(publication.feeds) { outcome in
             Console.out(Self.line(outcome, styled: isTTY))
         }

@@ -92,10 +92,13 @@ public struct GatherSettings: Equatable, Sendable {
     public var window: Window
     /// Summaries are cut at a sentence end near this many characters.
     public var summaryLength: Int
+    /// Seconds a feed may take to arrive, in all.
+    public var timeout: Int
 
-    public init(window: Window = .day, summaryLength: Int = 280) {
+    public init(window: Window = .day, summaryLength: Int = 280, timeout: Int = 30) {
         self.window = window
         self.summaryLength = summaryLength
+        self.timeout = timeout
     }
 }
 
@@ -284,9 +287,10 @@ extension Publication {
 
     private static func decodeGather(_ node: Node, reader: YAMLReader) -> GatherSettings {
         var settings = GatherSettings()
-        guard let map = reader.mapping(node, named: "'gather'", allowed: ["window", "summary_length"]) else {
+        guard let map = reader.mapping(node, named: "'gather'", allowed: ["window", "summary_length", "timeout"]) else {
             return settings
         }
+        if let timeout = reader.int(map, "timeout", in: "'gather'", range: 1...600) { settings.timeout = timeout }
         if let text = reader.string(map, "window", in: "'gather'") {
             if let window = GatherSettings.Window(rawValue: text) {
                 settings.window = window

@@ -15,33 +15,13 @@ public final class SMTPTestServer: @unchecked Sendable {
     ) throws {
         let mailbox = try Repository.temporaryFolder("smtp-mailbox")
         let script = Repository.root.appendingPathComponent("Tests/Support/smtp_server.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Subprocess.python)
         var arguments = [script, "--mailbox", mailbox.path]
         for address in reject { arguments += ["--reject", address] }
         for address in deferred { arguments += ["--defer", address] }
         for address in dropData { arguments += ["--drop-data", address] }
         if let tls { arguments += ["--tls-cert", tls.cert, "--tls-key", tls.key] }
         if let auth { arguments += ["--auth", auth] }
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        try process.run()
-        // The script prints "READY <port>" once it listens.
-        var buffer = Data()
-        while !buffer.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer += chunk
-        }
-        let line = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6)) else {
-            process.terminate()
-            throw SetupFailure(
-                message:
-                    "the test SMTP server did not start (got '\(line)'); is aiosmtpd installed? (pip install aiosmtpd)")
-        }
+        let (process, port) = try PythonServer.start(arguments, what: "the test SMTP server (is aiosmtpd installed?)")
         self.port = port
         self.mailbox = mailbox
         self.process = process
@@ -52,11 +32,7 @@ public final class SMTPTestServer: @unchecked Sendable {
     }
 
     public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        for _ in 0..<100 where process.isRunning { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        PythonServer.stop(process)
     }
 
     public var url: String { "smtp://127.0.0.1:\(port)" }
@@ -133,5 +109,70 @@ public enum DKIMVerification {
             throw SetupFailure(message: "verify_dkim.py failed (is dkimpy installed?): \(result.stderr)")
         }
         return try JSONDecoder().decode([[Bool]].self, from: Data(result.stdout.utf8))
+    }
+}
+
+/// Starts the Python servers of Tests/Support: each prints "READY <port>" once it listens.
+public enum PythonServer {
+    public static func start(_ arguments: [String], what: String) throws -> (Process, Int) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Subprocess.python)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        try process.run()
+        var buffer = Data()
+        while !buffer.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            buffer += chunk
+        }
+        let line = String(decoding: buffer, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line.hasPrefix("READY "), let port = Int(line.dropFirst(6)) else {
+            process.terminate()
+            throw SetupFailure(message: "\(what) did not start (got '\(line)')")
+        }
+        return (process, port)
+    }
+
+    /// Stops a server: SIGTERM, then SIGKILL if it does not go within two seconds.
+    public static func stop(_ process: Process) {
+        guard process.isRunning else { return }
+        process.terminate()
+        for _ in 0..<100 where process.isRunning { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+/// Tests/Support/feed_server.py: the feed fixtures over real HTTP on loopback.
+public final class FeedTestServer: @unchecked Sendable {
+    public let port: Int
+    private let process: Process
+
+    public init() throws {
+        let script = Repository.root.appendingPathComponent("Tests/Support/feed_server.py").path
+        let fixtures = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures").path
+        (process, port) = try PythonServer.start([script, "--fixtures", fixtures], what: "the feed test server")
+    }
+
+    deinit {
+        PythonServer.stop(process)
+    }
+
+    public func url(_ path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
+
+    /// How many requests asked for `path`, and how many were answered 304 in all.
+    public func hits() throws -> (perPath: [String: Int], notModified: Int) {
+        let result = try Subprocess.run(
+            Subprocess.python,
+            [
+                "-c",
+                "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                url("hits"),
+            ])
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        return ((json?["hits"] as? [String: Int]) ?? [:], (json?["not_modified"] as? Int) ?? 0)
     }
 }

@@ -1,0 +1,119 @@
+import DigestCore
+import DigestTestSupport
+import Foundation
+import Testing
+
+/// `digest gather` against feeds served over real HTTP on loopback (and file://).
+@Suite("Gathering feeds", .serialized)
+struct GatherTests {
+    let cli = CommandLineTests()
+
+    /// A workspace whose publication.yaml lists `feeds` (url, section) and a short fetch timeout.
+    func workspace(feeds: [(String, String)]) throws -> URL {
+        let workspace = try cli.workspaceCopy()
+        try FileManager.default.removeItem(at: workspace.appendingPathComponent("Editions/2017-11-18"))
+        let config = workspace.appendingPathComponent("publication.yaml")
+        var text = try String(contentsOf: config, encoding: .utf8)
+        text +=
+            "gather:\n  timeout: 3\nfeeds:\n" + feeds.map { "  - url: \"\($0.0)\"\n    section: \($0.1)\n" }.joined()
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        return workspace
+    }
+
+    func edition(_ workspace: URL) throws -> Edition {
+        try Workspace(root: workspace).loadEdition(EditionDate("2017-11-18")!)
+    }
+
+    @Test func gatherBuildsTheEditionAndReportsTheFeedsThatFailed() throws {
+        let server = try FeedTestServer()
+        let fixtures = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures")
+        let workspace = try workspace(feeds: [
+            (server.url("feeds/wordpress.xml"), "Today"), (server.url("redirect/atom.xml"), "Today"),
+            (server.url("feeds/podcast.xml"), "Listen"),
+            (fixtures.appendingPathComponent("video.xml").absoluteString, "Watch"),
+            (server.url("latin1/latin1.xml"), "Europe"),
+            (server.url("status/404"), "Today"), (server.url("status/500"), "Today"),
+            (server.url("feeds/page.html"), "Today"),
+            (server.url("feeds/truncated.xml"), "Today"), (server.url("huge"), "Today"), (server.url("slow"), "Today"),
+        ])
+        let result = try cli.digest(["gather", "2017-11-18"], in: workspace)
+        #expect(result.status == 69, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("FAIL  \(server.url("status/404"))  the server answered HTTP 404"))
+        #expect(result.stdout.contains("FAIL  \(server.url("status/500"))  the server answered HTTP 500"))
+        #expect(result.stdout.contains("this is an HTML page, not a feed"))
+        #expect(result.stdout.contains("not a well-formed feed: line"))
+        #expect(result.stdout.contains("larger than the 20 MB limit"))
+        #expect(result.stdout.contains("timed out"))
+        #expect(result.stdout.contains("ok    \(server.url("feeds/wordpress.xml"))  4 items"))
+        #expect(result.stdout.contains("6 feeds failed"))
+        #expect(result.stdout.contains("\"An Item Without a Date\" has no date in its feed; kept"))
+        let edition = try edition(workspace)
+        #expect(edition.sections.map(\.title) == ["Today", "Listen", "Watch", "Europe"])
+        #expect(edition.sections[3].items.first?.title == "Résumé de la journée")
+        #expect(edition.sections[2].items.first?.kind == .video)
+        #expect(!edition.items.contains { $0.title == "Yesterday's News" })
+        #expect(edition.items.filter { $0.url.contains("raqqa-after-sdf") }.count == 1)
+        // The edition gather wrote previews as any other.
+        #expect(try cli.digest(["preview", "2017-11-18"], in: workspace).status == 0)
+    }
+
+    @Test func regatherKeepsEditsUsesConditionalGETAndKeepsCutItemsOut() throws {
+        let server = try FeedTestServer()
+        let workspace = try workspace(feeds: [
+            (server.url("feeds/wordpress.xml"), "Today"), (server.url("feeds/podcast.xml"), "Listen"),
+        ])
+        #expect(try cli.digest(["gather", "2017-11-18"], in: workspace).status == 0)
+        var edition = try edition(workspace)
+        let cut = edition.sections[0].items.remove(at: 1)
+        edition.sections[0].items[0].summary = "My own words."
+        edition.sections.reverse()
+        edition.note = "Good morning."
+        let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
+        try EditionFile.encode(edition).write(to: file, atomically: true, encoding: .utf8)
+
+        let again = try cli.digest(["gather", "2017-11-18"], in: workspace)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("(unchanged)"))
+        #expect(again.stdout.contains("0 added"))
+        #expect(again.stdout.contains("1 cut by you and kept out"))
+        let after = try self.edition(workspace)
+        #expect(after.sections.map(\.title) == ["Listen", "Today"])
+        #expect(after.note == "Good morning.")
+        #expect(after.sections[1].items[0].summary == "My own words.")
+        #expect(!after.items.contains { $0.title == cut.title })
+        #expect(try server.hits().notModified == 2)
+    }
+
+    @Test func brokenEditionFileStopsGatherAndIsLeftAlone() throws {
+        let server = try FeedTestServer()
+        let workspace = try workspace(feeds: [(server.url("feeds/wordpress.xml"), "Today")])
+        let folder = workspace.appendingPathComponent("Editions/2017-11-18")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let broken = "date: 2017-11-18\nsubject: [unclosed\n"
+        try broken.write(to: folder.appendingPathComponent("edition.yaml"), atomically: true, encoding: .utf8)
+        let result = try cli.digest(["gather", "2017-11-18"], in: workspace)
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("Editions/2017-11-18/edition.yaml:"))
+        #expect(try String(contentsOf: folder.appendingPathComponent("edition.yaml"), encoding: .utf8) == broken)
+    }
+
+    @Test func inspectShowsWhatDigestReadsAsTextAndJSON() throws {
+        let fixture = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures/podcast.xml").path
+        let text = try cli.digest(["feeds", "inspect", fixture])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("EA WorldView Podcast (RSS 2.0), 3 items"))
+        #expect(text.stdout.contains("1. [podcast] Podcast: Lebanon is Caught Up in Saudi-Iran Confrontation"))
+        #expect(text.stdout.contains("duration:  31:12"))
+        let json = try cli.digest(["feeds", "inspect", fixture, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let items = object?["items"] as? [[String: Any]]
+        #expect(items?.count == 3)
+        #expect(items?.first?["durationSeconds"] as? Int == 1872)
+        let page = try cli.digest([
+            "feeds", "inspect",
+            Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures/page.html").path,
+        ])
+        #expect(page.status == 65)
+        #expect(page.stderr.contains("HTML page, not a feed"))
+    }
+}
