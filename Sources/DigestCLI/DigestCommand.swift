@@ -42,7 +42,8 @@ public struct DigestCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            GatherCommand.self, PreviewCommand.self, RenderCommand.self, SendCommand.self, SubscribersCommand.self,
+            GatherCommand.self, AddCommand.self, PreviewCommand.self, RenderCommand.self, SendCommand.self,
+            SubscribersCommand.self,
             FeedsCommand.self, DKIMCommand.self,
         ]
     )

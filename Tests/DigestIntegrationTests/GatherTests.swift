@@ -117,3 +117,30 @@ struct GatherTests {
         #expect(page.stderr.contains("HTML page, not a feed"))
     }
 }
+
+@Suite("Adding an article by hand", .serialized)
+struct AddTests {
+    @Test func addReadsThePageAndAppendsTheArticleOnce() throws {
+        let server = try FeedTestServer()
+        let cli = CommandLineTests()
+        let workspace = try cli.workspaceCopy()
+        let url = server.url("feeds/article.html")
+        let result = try cli.digest(["add", url, "--section", "Watch", "--date", "2017-11-18"], in: workspace)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(
+            result.stdout.contains(
+                "added \"Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town\" to Watch"))
+        let edition = try Workspace(root: workspace).loadEdition(EditionDate("2017-11-18")!)
+        let added = try #require(edition.sections.first { $0.title == "Watch" }?.items.last)
+        #expect(added.url == "https://eaworldview.com/2017/11/syria-daily/")
+        guard case .article(let article) = added.content else {
+            Issue.record("an added page is an article")
+            return
+        }
+        #expect(article.author == "Scott Lucas")
+        #expect(edition.items.count == 6)
+        let again = try cli.digest(["add", url, "--date", "2017-11-18"], in: workspace)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("is in the edition of 2017-11-18 already"))
+    }
+}
