@@ -58,6 +58,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "digest", dependencies: ["DigestCLI"]),
+        // `swift run -c release digest-bench`: figures next to the tools an editor would otherwise use.
+        .executableTarget(name: "digest-bench", dependencies: ["DigestFeeds"]),
         .target(
             name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
         .testTarget(

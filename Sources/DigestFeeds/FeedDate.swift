@@ -17,8 +17,19 @@ public enum FeedDate {
         "ist": 330, "jst": 540, "aest": 600, "msk": 180, "a": 60, "m": 720, "n": -60, "y": -720,
     ]
 
+    /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil): plain
+    /// arithmetic, no Calendar, for thousands of dates a second.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
     public static func parse(_ raw: String) -> Date? {
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = raw.trimmedASCII
         guard !text.isEmpty else { return nil }
         if let first = text.first, first.isNumber, text.count >= 10, text.dropFirst(4).first == "-" {
             return iso(text)
@@ -53,8 +64,7 @@ public enum FeedDate {
     /// `Sat, 18 Nov 2017 09:30:00 +0000` and its variants: no weekday, a wrong weekday, two-digit years,
     /// full month names, no seconds, zone names, `+01:00`, a missing zone (UTC).
     static func rfc822(_ text: String) -> Date? {
-        var words = text.replacingOccurrences(of: ",", with: " ").split(whereSeparator: { $0 == " " || $0 == "\t" })
-            .map { String($0) }
+        var words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).map { String($0) }
         // The weekday says nothing the date does not; feeds get it wrong often.
         if let first = words.first, first.first?.isLetter == true, months[first.lowercased()] == nil {
             words.removeFirst()
@@ -99,10 +109,7 @@ public enum FeedDate {
         guard EditionDate(year: year, month: month, day: day) != nil, hour < 24, minute < 60, second < 61 else {
             return nil
         }
-        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-        guard let utc = Calendar.gregorian(in: TimeZone(identifier: "UTC") ?? .gmt).date(from: components) else {
-            return nil
-        }
-        return utc.addingTimeInterval(TimeInterval(-offset * 60))
+        let seconds = daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: TimeInterval(seconds - offset * 60))
     }
 }

@@ -76,9 +76,10 @@ public enum FeedParser {
             guard let channel = root.child("channel") else {
                 throw FeedError(message: "an RSS document without a <channel>")
             }
+            let defaults = ChannelDefaults(channel)
             return ParsedFeed(
                 format: .rss2, title: channel.text(of: "title") ?? "", link: channel.text(of: "link") ?? url,
-                items: channel.all("item").map { rssItem($0, channel: channel, base: url) })
+                items: channel.all("item").map { rssItem($0, channel: defaults, base: url) })
         case ("RDF", Namespace.rdf?):
             let channel = root.child("channel", Namespace.rss1)
             return ParsedFeed(
@@ -104,11 +105,29 @@ public enum FeedParser {
     }
 
     static func resolve(_ link: String, base: String) -> String {
-        let trimmed = link.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = link.trimmedASCII
+        let lower = trimmed.prefix(8).lowercased()
+        if lower.hasPrefix("https://") || lower.hasPrefix("http://") { return trimmed }
         return URL(string: trimmed, relativeTo: URL(string: base))?.absoluteURL.absoluteString ?? trimmed
     }
 
-    static func rssItem(_ item: XMLElement, channel: XMLElement?, base: String) -> FeedItem {
+    /// What an RSS channel gives every item, read once (not once per item: a channel holds all items).
+    struct ChannelDefaults {
+        var author: String?
+        var image: String?
+
+        init(_ channel: XMLElement?) {
+            author = nil
+            image = nil
+            guard let channel else { return }
+            for child in channel.children where child.namespace == Namespace.itunes {
+                if child.name == "author" { author = child.text }
+                if child.name == "image" { image = child.attribute("href") }
+            }
+        }
+    }
+
+    static func rssItem(_ item: XMLElement, channel: ChannelDefaults?, base: String) -> FeedItem {
         let link = resolve(
             item.text(of: "link") ?? item.text(of: "link", Namespace.rss1) ?? item.attribute("about", Namespace.rdf)
                 ?? "", base: base)
@@ -126,7 +145,7 @@ public enum FeedParser {
         let author =
             item.text(of: "creator", Namespace.dc) ?? item.text(of: "author", Namespace.itunes) ?? item.text(
                 of: "author")
-            ?? channel?.text(of: "author", Namespace.itunes) ?? ""
+            ?? channel?.author ?? ""
         var result = FeedItem(
             kind: .article, id: guid, title: HTMLCleaner.clean(title, base: nil).text, link: link,
             published: date.flatMap(FeedDate.parse), author: author, summary: cleaned.text, summaryHTML: cleaned.html,
@@ -240,14 +259,14 @@ public enum FeedParser {
     }
 
     /// The iTunes podcast namespace: duration in every form, episode, image, summary, author.
-    static func itunes(_ item: XMLElement, channel: XMLElement?, into result: inout FeedItem) {
+    static func itunes(_ item: XMLElement, channel: ChannelDefaults?, into result: inout FeedItem) {
         if let duration = item.text(of: "duration", Namespace.itunes) {
             result.durationSeconds =
                 MediaDuration(duration)?.seconds ?? Double(duration).map { Int($0) } ?? result.durationSeconds
         }
         if let episode = item.text(of: "episode", Namespace.itunes).flatMap({ Int($0) }) { result.episode = episode }
         if let image = item.child("image", Namespace.itunes)?.attribute("href")
-            ?? channel?.child("image", Namespace.itunes)?.attribute("href"),
+            ?? channel?.image,
             result.imageURL == nil
         {
             result.imageURL = image
@@ -263,8 +282,8 @@ public enum FeedParser {
         let type = item.enclosure?.type.lowercased() ?? ""
         if type.hasPrefix("audio/") { return .podcast }
         if type.hasPrefix("video/") { return .video }
-        let host = URL(string: item.link)?.host?.lowercased() ?? ""
-        if host.hasSuffix("youtube.com") || host == "youtu.be" || host.hasSuffix("vimeo.com") { return .video }
+        let link = item.link.lowercased()
+        if ["youtube.com/", "youtu.be/", "vimeo.com/"].contains(where: link.contains) { return .video }
         if item.episode != nil || (item.durationSeconds != nil && item.enclosure != nil) { return .podcast }
         return .article
     }

@@ -29,6 +29,11 @@ public enum HTMLCleaner {
     }
 
     public static func clean(_ html: String, base: String?) -> Cleaned {
+        // Plain text (no tags, no entities) needs no parser: only its whitespace tidied.
+        if !html.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 }) {
+            let text = tidy(html)
+            return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(text)</p>")
+        }
         let wrapped = "<html><head><meta charset=\"utf-8\"></head><body>\(html)</body></html>"
         guard let tree = XMLTree.html(Data(wrapped.utf8), url: base ?? "about:blank"), let root = tree.root else {
             return Cleaned(text: html, html: "")
@@ -55,8 +60,10 @@ public enum HTMLCleaner {
                 let name = element.lowercasedName
                 if dropped.contains(name) { continue }
                 let isBlock = blocks.contains(name)
-                if isBlock { text += "\n\n" }
-                if name == "br" { text += "\n" }
+                // Structure is marked with the Unicode separators, so that newlines inside text nodes
+                // (the page source's own line breaks) stay mere whitespace.
+                if isBlock { text += "\u{2029}" }
+                if name == "br" { text += "\u{2028}" }
                 if let attributes = allowed[name] {
                     html += "<\(name)"
                     for attribute in attributes.sorted() {
@@ -73,7 +80,7 @@ public enum HTMLCleaner {
                 } else {
                     walk(current, base: base, text: &text, html: &html)
                 }
-                if isBlock { text += "\n\n" }
+                if isBlock { text += "\u{2029}" }
             default:
                 continue
             }
@@ -82,7 +89,13 @@ public enum HTMLCleaner {
 
     /// An http(s) or mailto URL, resolved against `base`; nil for javascript:, data: and the like.
     static func safeURL(_ value: String, base: URL?) -> String? {
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = value.trimmedASCII
+        let lower = trimmed.prefix(8).lowercased()
+        if (lower.hasPrefix("https://") || lower.hasPrefix("http://"))
+            && !trimmed.utf8.contains(where: { $0 <= 0x20 || $0 == 0x22 })
+        {
+            return trimmed
+        }
         guard let url = URL(string: trimmed, relativeTo: base)?.absoluteURL, let scheme = url.scheme?.lowercased(),
             ["http", "https", "mailto"].contains(scheme)
         else { return nil }
@@ -90,18 +103,52 @@ public enum HTMLCleaner {
     }
 
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E }) else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 16)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x26: bytes += Array("&amp;".utf8)
+            case 0x3C: bytes += Array("&lt;".utf8)
+            case 0x3E: bytes += Array("&gt;".utf8)
+            default: bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Whitespace runs as one space, paragraphs separated by one blank line.
+    /// Whitespace runs as one space, paragraphs (U+2029) separated by one blank line, line breaks
+    /// (U+2028) kept, nothing at either end. One pass over the scalars.
     static func tidy(_ text: String) -> String {
-        let paragraphs = text.components(separatedBy: "\n\n").map { paragraph in
-            paragraph.split(whereSeparator: { $0.isWhitespace && $0 != "\n" }).joined(separator: " ")
-                .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "\n")
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+        var output = String.UnicodeScalarView()
+        var pendingSpace = false
+        var pendingBreak = 0  // 1: a line break, 2: a paragraph break
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\u{2029}": pendingBreak = 2
+            case "\u{2028}": pendingBreak = max(pendingBreak, 1)
+            case " ", "\t", "\n", "\r", "\u{A0}", "\u{0B}", "\u{0C}": pendingSpace = true
+            default:
+                // Only non-ASCII scalars need the (slow) Unicode property lookup.
+                if scalar.value >= 0x80 && scalar.properties.isWhitespace {
+                    pendingSpace = true
+                    continue
+                }
+                if !output.isEmpty {
+                    if pendingBreak == 2 {
+                        output.append(contentsOf: "\n\n".unicodeScalars)
+                    } else if pendingBreak == 1 {
+                        output.append("\n")
+                    } else if pendingSpace {
+                        output.append(" ")
+                    }
+                }
+                pendingSpace = false
+                pendingBreak = 0
+                output.append(scalar)
+            }
         }
-        return paragraphs.filter { !$0.isEmpty }.joined(separator: "\n\n")
+        return String(output)
     }
 
     /// The text cut at a sentence end near `length` characters (or at a word, with an ellipsis).

@@ -120,7 +120,19 @@ struct XMLElement {
     var text: String {
         guard let content = xmlNodeGetContent(node) else { return "" }
         defer { digest_xml_free(content) }
-        return String(cString: content).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Self.trimmed(content)
+    }
+
+    /// The C string without ASCII whitespace at either end, decoded once (Foundation's trimming bridges
+    /// through NSString, which is slow in a loop over thousands of items).
+    static func trimmed(_ pointer: UnsafePointer<UInt8>) -> String {
+        let length = strlen(UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self))
+        var start = 0
+        var end = length
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        while start < end, isSpace(pointer[start]) { start += 1 }
+        while end > start, isSpace(pointer[end - 1]) { end -= 1 }
+        return String(decoding: UnsafeBufferPointer(start: pointer + start, count: end - start), as: UTF8.self)
     }
 
     func text(of local: String, _ namespace: String? = nil) -> String? {
@@ -148,4 +160,16 @@ struct XMLElement {
     }
 
     var line: Int { Int(xmlGetLineNo(node)) }
+}
+
+extension String {
+    /// The string without ASCII whitespace at either end; cheaper than Foundation's trimming.
+    var trimmedASCII: String {
+        let bytes = utf8
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        if first == bytes.startIndex && last == bytes.index(before: bytes.endIndex) { return self }
+        return String(self[first...last])
+    }
 }

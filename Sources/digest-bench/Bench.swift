@@ -1,0 +1,116 @@
+import DigestFeeds
+import Foundation
+
+/// `swift run -c release digest-bench`: performance figures measured side by side with the tools an
+/// editor would otherwise use, in the same run. Never part of the test command.
+@main
+struct Bench {
+    static func main() throws {
+        let arguments = CommandLine.arguments.dropFirst()
+        let runs = Int(arguments.first { $0.hasPrefix("--runs=") }?.dropFirst(7) ?? "") ?? 5
+        let items = Int(arguments.first { $0.hasPrefix("--items=") }?.dropFirst(8) ?? "") ?? 5_000
+        print("digest-bench: \(runs) runs per case, medians")
+        print("")
+        try feedCase(items: items, runs: runs)
+    }
+
+    /// Parses a generated feed of `items` items with digest and with Python's feedparser.
+    static func feedCase(items: Int, runs: Int) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("digest-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("feed.xml")
+        let data = Data(generatedFeed(items: items).utf8)
+        try data.write(to: file)
+
+        var times: [Double] = []
+        var count = 0
+        for _ in 0..<runs {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let feed = try FeedParser.parse(data, url: "https://bench.example/feed.xml")
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+            count = feed.items.count
+        }
+        let ours = Double(count) / median(times)
+
+        let baseline = try feedparserItemsPerSecond(file: file, runs: max(3, runs / 2))
+        print("case                          figure          median       baseline (same run)     ratio")
+        print(
+            String(
+                format: "parse %d-item feed (%.1f MB)  items/s    %12.0f    feedparser %10.0f   %6.1f×", count,
+                Double(data.count) / 1e6, ours, baseline, ours / baseline))
+        print("target: at least 20× feedparser")
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted[sorted.count / 2]
+    }
+
+    static func feedparserItemsPerSecond(file: URL, runs: Int) throws -> Double {
+        try run(
+            "/bin/sh",
+            ["-c", "python3 -c 'import feedparser' 2>/dev/null || python3 -m pip install --quiet feedparser"])
+        let script = """
+            import feedparser, sys, time
+            data = open(sys.argv[1], 'rb').read()
+            times = []
+            for _ in range(int(sys.argv[2])):
+                t = time.perf_counter(); feed = feedparser.parse(data); times.append(time.perf_counter() - t)
+            times.sort()
+            print(len(feed.entries) / times[len(times) // 2])
+            """
+        let output = try run("/usr/bin/env", ["python3", "-c", script, file.path, String(runs)])
+        guard let value = Double(output.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw BenchError(message: "feedparser printed '\(output)'")
+        }
+        return value
+    }
+
+    struct BenchError: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw BenchError(message: "\(executable) \(arguments.first ?? "") failed")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// A WordPress-like RSS feed: HTML descriptions with entities, categories, authors, thumbnails.
+    static func generatedFeed(items: Int) -> String {
+        var text = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">
+            <channel><title>Bench</title><link>https://bench.example/</link><description>Bench</description>
+
+            """
+        let paragraph =
+            "<p>Pro-Assad forces, backed by Russian airstrikes, are trying again &#8212; &ldquo;tightened the siege&rdquo; &amp; more. <a href=\"/x\">Read</a> <strong>now</strong>.</p>"
+        for index in 0..<items {
+            let day = 1 + index % 28
+            text += """
+                <item><title>Story \(index): Regime &amp; Russia Try Again</title>
+                <link>https://bench.example/2017/11/story-\(index)/</link><guid isPermaLink="false">https://bench.example/?p=\(index)</guid>
+                <pubDate>Sat, \(day) Nov 2017 09:30:00 +0000</pubDate><dc:creator><![CDATA[Scott Lucas]]></dc:creator>
+                <category><![CDATA[Syria]]></category><category><![CDATA[Russia]]></category>
+                <description><![CDATA[\(String(repeating: paragraph, count: 4))]]></description>
+                <content:encoded><![CDATA[\(String(repeating: paragraph, count: 6))]]></content:encoded>
+                <media:thumbnail url="https://bench.example/img/\(index).jpg"/></item>
+
+                """
+        }
+        return text + "</channel></rss>\n"
+    }
+}
