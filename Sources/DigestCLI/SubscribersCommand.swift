@@ -15,6 +15,13 @@ extension LiveEnvironment {
     }
 }
 
+extension WorkspaceOptions {
+    /// The store of the workspace these options name.
+    func openStore(_ environment: LiveEnvironment) throws -> SQLiteStore {
+        try environment.openStore(try environment.workspace(workspace))
+    }
+}
+
 struct SubscribersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "subscribers",
@@ -77,7 +84,7 @@ struct SubscribersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let environment = Live.environment
-            let store = try environment.openStore(try environment.workspace(options.workspace))
+            let store = try options.openStore(environment)
             switch try store.add(
                 try SubscribersCommand.address(email), name: TextMarks.singleLine(name), source: "add",
                 now: environment.now())
@@ -97,7 +104,7 @@ struct SubscribersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let environment = Live.environment
-            let store = try environment.openStore(try environment.workspace(options.workspace))
+            let store = try options.openStore(environment)
             let address = try SubscribersCommand.address(email)
             guard try store.remove(address) else { throw CommandFailure(message: "\(address) is not on the list") }
             Console.out("removed \(address)")
@@ -111,7 +118,7 @@ struct SubscribersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let environment = Live.environment
-            let store = try environment.openStore(try environment.workspace(options.workspace))
+            let store = try options.openStore(environment)
             let address = try SubscribersCommand.address(email)
             guard try store.setStatus(address, to: .unsubscribed, now: environment.now()) else {
                 throw CommandFailure(message: "\(address) is not on the list")
@@ -128,7 +135,7 @@ struct SubscribersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let environment = Live.environment
-            let store = try environment.openStore(try environment.workspace(options.workspace))
+            let store = try options.openStore(environment)
             if !count {
                 try store.forEachSubscriber(status: status) { subscriber in
                     let name = subscriber.name.isEmpty ? "" : "  \(subscriber.name)"
@@ -150,7 +157,7 @@ struct SubscribersCommand: AsyncParsableCommand {
 
         func run() async throws {
             let environment = Live.environment
-            let store = try environment.openStore(try environment.workspace(options.workspace))
+            let store = try options.openStore(environment)
             var text = SubscriberCSV.header()
             try store.forEachSubscriber(status: status) { text += SubscriberCSV.line($0) }
             if let out {
