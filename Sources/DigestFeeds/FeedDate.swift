@@ -73,7 +73,7 @@ public enum FeedDate {
         var day: Int?
         var month: Int?
         // "18 Nov 2017" or "Nov 18 2017".
-        if let d = Int(words[0]), let m = months[words[1].lowercased().trimmingCharacters(in: .punctuationCharacters)] {
+        if let d = Int(words[0]), let m = months[String(words[1].lowercased().filter(\.isLetter))] {
             day = d
             month = m
         } else if let m = months[words[0].lowercased()], let d = Int(words[1]) {

@@ -30,21 +30,40 @@ public enum HTMLCleaner {
 
     public static func clean(_ html: String, base: String?) -> Cleaned {
         // Plain text (no tags, no entities) needs no parser: only its whitespace tidied.
-        if !html.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 }) {
+        if !needsParser(html) {
             let text = tidy(html)
-            return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(text)</p>")
+            return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(escape(text))</p>")
         }
-        let wrapped = "<html><head><meta charset=\"utf-8\"></head><body>\(html)</body></html>"
-        guard let tree = XMLTree.html(Data(wrapped.utf8), url: base ?? "about:blank"), let root = tree.root else {
+        // The fragment as it is: libxml2 adds <html> and <body>, and the encoding is given.
+        guard let tree = XMLTree.html(Data(html.utf8), url: base ?? "about:blank"), let root = tree.root else {
             return Cleaned(text: html, html: "")
         }
         var text = ""
         var safe = ""
-        walk(root.node, base: base.flatMap(URL.init(string:)), text: &text, html: &safe)
-        return Cleaned(text: tidy(text), html: safe.trimmingCharacters(in: .whitespacesAndNewlines))
+        walk(root.node, base: base, text: &text, html: &safe)
+        return Cleaned(text: tidy(text), html: safe.trimmedASCII)
     }
 
-    static func walk(_ node: xmlNodePtr, base: URL?, text: inout String, html: inout String) {
+    /// Whether `text` has markup: a `<`, or an `&` that starts an entity (`&amp;`, `&#8217;`). A bare
+    /// "&" in "Regime & Russia" is just text.
+    static func needsParser(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        for (index, byte) in bytes.enumerated() {
+            if byte == 0x3C { return true }
+            guard byte == 0x26 else { continue }
+            var end = index + 1
+            while end < bytes.count, end - index <= 32,
+                (bytes[end] >= 0x30 && bytes[end] <= 0x39) || (bytes[end] | 0x20 >= 0x61 && bytes[end] | 0x20 <= 0x7A)
+                    || (end == index + 1 && bytes[end] == 0x23)
+            {
+                end += 1
+            }
+            if end > index + 1, end < bytes.count, bytes[end] == 0x3B { return true }
+        }
+        return false
+    }
+
+    static func walk(_ node: xmlNodePtr, base: String?, text: inout String, html: inout String) {
         var child = node.pointee.children
         while let current = child {
             defer { child = current.pointee.next }
@@ -72,7 +91,7 @@ public enum HTMLCleaner {
                             guard let resolved = safeURL(value, base: base) else { continue }
                             value = resolved
                         }
-                        html += " \(attribute)=\"\(escape(value).replacingOccurrences(of: "\"", with: "&quot;"))\""
+                        html += " \(attribute)=\"\(escape(value, quotes: true))\""
                     }
                     html += name == "br" || name == "img" ? ">" : ">"
                     walk(current, base: base, text: &text, html: &html)
@@ -88,7 +107,7 @@ public enum HTMLCleaner {
     }
 
     /// An http(s) or mailto URL, resolved against `base`; nil for javascript:, data: and the like.
-    static func safeURL(_ value: String, base: URL?) -> String? {
+    static func safeURL(_ value: String, base: String?) -> String? {
         let trimmed = value.trimmedASCII
         let lower = trimmed.prefix(8).lowercased()
         if (lower.hasPrefix("https://") || lower.hasPrefix("http://"))
@@ -96,21 +115,28 @@ public enum HTMLCleaner {
         {
             return trimmed
         }
-        guard let url = URL(string: trimmed, relativeTo: base)?.absoluteURL, let scheme = url.scheme?.lowercased(),
+        // Only a relative link costs a URL parse of the base.
+        guard let url = URL(string: trimmed, relativeTo: base.flatMap(URL.init(string:)))?.absoluteURL,
+            let scheme = url.scheme?.lowercased(),
             ["http", "https", "mailto"].contains(scheme)
         else { return nil }
         return url.absoluteString
     }
 
-    static func escape(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E }) else { return text }
+    /// `&`, `<` and `>` as entities, and `"` too for an attribute value. Byte by byte: this runs for
+    /// every text node of every description.
+    static func escape(_ text: String, quotes: Bool = false) -> String {
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || (quotes && $0 == 0x22) }) else {
+            return text
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count + 16)
         for byte in text.utf8 {
             switch byte {
-            case 0x26: bytes += Array("&amp;".utf8)
-            case 0x3C: bytes += Array("&lt;".utf8)
-            case 0x3E: bytes += Array("&gt;".utf8)
+            case 0x26: bytes.append(contentsOf: "&amp;".utf8)
+            case 0x3C: bytes.append(contentsOf: "&lt;".utf8)
+            case 0x3E: bytes.append(contentsOf: "&gt;".utf8)
+            case 0x22 where quotes: bytes.append(contentsOf: "&quot;".utf8)
             default: bytes.append(byte)
             }
         }
@@ -120,35 +146,57 @@ public enum HTMLCleaner {
     /// Whitespace runs as one space, paragraphs (U+2029) separated by one blank line, line breaks
     /// (U+2028) kept, nothing at either end. One pass over the scalars.
     static func tidy(_ text: String) -> String {
-        var output = String.UnicodeScalarView()
+        let input = Array(text.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(input.count)
         var pendingSpace = false
         var pendingBreak = 0  // 1: a line break, 2: a paragraph break
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\u{2029}": pendingBreak = 2
-            case "\u{2028}": pendingBreak = max(pendingBreak, 1)
-            case " ", "\t", "\n", "\r", "\u{A0}", "\u{0B}", "\u{0C}": pendingSpace = true
-            default:
-                // Only non-ASCII scalars need the (slow) Unicode property lookup.
-                if scalar.value >= 0x80 && scalar.properties.isWhitespace {
-                    pendingSpace = true
-                    continue
+        var index = 0
+        while index < input.count {
+            let byte = input[index]
+            var length = 1
+            var kind = 0  // 0: text, 1: space, 2: line break, 3: paragraph break
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C: kind = 1
+            case 0xC2 where index + 1 < input.count && input[index + 1] == 0xA0:
+                kind = 1
+                length = 2
+            case 0xE2 where index + 2 < input.count && input[index + 1] == 0x80:
+                let third = input[index + 2]
+                if third == 0xA9 {
+                    kind = 3
+                } else if third == 0xA8 {
+                    kind = 2
+                } else if third <= 0x8A || third == 0xAF {
+                    kind = 1
                 }
+                if kind != 0 { length = 3 }
+            case 0xE3 where index + 2 < input.count && input[index + 1] == 0x80 && input[index + 2] == 0x80:
+                kind = 1
+                length = 3
+            default: break
+            }
+            switch kind {
+            case 1: pendingSpace = true
+            case 2: pendingBreak = max(pendingBreak, 1)
+            case 3: pendingBreak = 2
+            default:
                 if !output.isEmpty {
                     if pendingBreak == 2 {
-                        output.append(contentsOf: "\n\n".unicodeScalars)
+                        output += [0x0A, 0x0A]
                     } else if pendingBreak == 1 {
-                        output.append("\n")
+                        output.append(0x0A)
                     } else if pendingSpace {
-                        output.append(" ")
+                        output.append(0x20)
                     }
                 }
                 pendingSpace = false
                 pendingBreak = 0
-                output.append(scalar)
+                output.append(byte)
             }
+            index += length
         }
-        return String(output)
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// The text cut at a sentence end near `length` characters (or at a word, with an ellipsis).

@@ -13,7 +13,9 @@ struct GatherTests {
         let workspace = try cli.workspaceCopy()
         try FileManager.default.removeItem(at: workspace.appendingPathComponent("Editions/2017-11-18"))
         let config = workspace.appendingPathComponent("publication.yaml")
-        var text = try String(contentsOf: config, encoding: .utf8)
+        // The sample's own feeds and gather settings give way to the test's.
+        var text = try String(contentsOf: config, encoding: .utf8).components(
+            separatedBy: "# What `digest gather` reads")[0]
         text +=
             "gather:\n  timeout: 3\nfeeds:\n" + feeds.map { "  - url: \"\($0.0)\"\n    section: \($0.1)\n" }.joined()
         try text.write(to: config, atomically: true, encoding: .utf8)
