@@ -72,11 +72,36 @@ final class XMLTree {
         let options = Int32(
             HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
                 | HTML_PARSE_NONET.rawValue)
+        // A parser context is costly to set up and a feed has thousands of descriptions: reuse them.
+        let context = HTMLContextPool.shared.take()
+        defer { HTMLContextPool.shared.give(back: context) }
         let document = data.withUnsafeBytes { bytes -> htmlDocPtr? in
             guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self) else { return nil }
-            return htmlReadMemory(base, Int32(bytes.count), url, encoding, options)
+            guard let context else { return htmlReadMemory(base, Int32(bytes.count), url, encoding, options) }
+            return htmlCtxtReadMemory(context, base, Int32(bytes.count), url, encoding, options)
         }
         return document.map(XMLTree.init)
+    }
+}
+
+/// HTML parser contexts for reuse: `htmlCtxtReadMemory` resets one before each document. A context is
+/// used by one thread at a time; the pool hands each caller its own.
+final class HTMLContextPool: @unchecked Sendable {
+    static let shared = HTMLContextPool()
+    private let lock = NSLock()
+    private var free: [htmlParserCtxtPtr] = []
+
+    func take() -> htmlParserCtxtPtr? {
+        lock.lock()
+        defer { lock.unlock() }
+        return free.popLast() ?? htmlNewParserCtxt()
+    }
+
+    func give(back context: htmlParserCtxtPtr?) {
+        guard let context else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        if free.count < 16 { free.append(context) } else { htmlFreeParserCtxt(context) }
     }
 }
 
