@@ -59,7 +59,9 @@ let package = Package(
         ),
         .executableTarget(name: "digest", dependencies: ["DigestCLI"]),
         // `swift run -c release digest-bench`: figures next to the tools an editor would otherwise use.
-        .executableTarget(name: "digest-bench", dependencies: ["DigestFeeds"]),
+        .executableTarget(
+            name: "digest-bench", dependencies: ["DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore"]
+        ),
         .target(
             name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
         .testTarget(

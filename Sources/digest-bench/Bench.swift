@@ -9,8 +9,14 @@ struct Bench {
         let arguments = CommandLine.arguments.dropFirst()
         let runs = Int(arguments.first { $0.hasPrefix("--runs=") }?.dropFirst(7) ?? "") ?? 5
         let items = Int(arguments.first { $0.hasPrefix("--items=") }?.dropFirst(8) ?? "") ?? 5_000
+        let messages = Int(arguments.first { $0.hasPrefix("--messages=") }?.dropFirst(11) ?? "") ?? 20_000
         print("digest-bench: \(runs) runs per case, medians")
         print("")
+        if !arguments.contains("--skip-send") {
+            // First, so that the process's peak memory is the send's.
+            try SendCase.run(count: messages, connections: [1, 4, 8])
+            print("")
+        }
         try feedCase(items: items, runs: runs)
     }
 
@@ -70,6 +76,17 @@ struct Bench {
     struct BenchError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
+    }
+
+    /// Starts a program in the background.
+    static func start(_ executable: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     @discardableResult
