@@ -60,7 +60,8 @@ let package = Package(
         .executableTarget(name: "digest", dependencies: ["DigestCLI"]),
         // `swift run -c release digest-bench`: figures next to the tools an editor would otherwise use.
         .executableTarget(
-            name: "digest-bench", dependencies: ["DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore"]
+            name: "digest-bench",
+            dependencies: ["DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore"]
         ),
         .target(
             name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
