@@ -35,10 +35,13 @@ public struct DigestCommand: AsyncParsableCommand {
         abstract: "Gather, preview, render and send a publication's daily digest email.",
         discussion: """
             Every command works on today's edition (in the publication's time zone) unless given a date:
-              digest preview 2017-11-18
-              digest render 2017-11-18 --out site/
-              digest send 2017-11-18 --to editor@example.com
-            SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or DIGEST_SMTP_PASSWORD_FILE).
+              digest gather                         # the day's items from the feeds
+              digest preview 2017-11-18             # the email in the terminal
+              digest render 2017-11-18 --out site/  # digest.txt, digest.html, digest.eml
+              digest send 2017-11-18 --to editor@example.com   # a test copy
+              digest send 2017-11-18                # every active subscriber; safe to run again
+            SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or DIGEST_SMTP_PASSWORD_FILE);
+            the unsubscribe signing key from DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE).
             """,
         version: "0.1.0",
         subcommands: [
