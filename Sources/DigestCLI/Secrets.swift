@@ -8,22 +8,23 @@ struct Secrets {
     let variables: [String: String]
     let workspace: Workspace
 
-    /// The unsubscribe signing key from DIGEST_UNSUBSCRIBE_KEY or the file DIGEST_UNSUBSCRIBE_KEY_FILE
-    /// names; nil when neither is set.
-    func unsubscribeSigner(listID: String) throws -> UnsubscribeSigner? {
-        var secret: [UInt8]?
-        if let value = variables["DIGEST_UNSUBSCRIBE_KEY"], !value.isEmpty {
-            secret = Array(value.utf8)
-        } else if let path = variables["DIGEST_UNSUBSCRIBE_KEY_FILE"], !path.isEmpty {
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure(
-                    message: "cannot read the unsubscribe key file named by DIGEST_UNSUBSCRIBE_KEY_FILE (\(path))")
-            }
-            var bytes = Array(data)
-            while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
-            secret = bytes
+    /// A secret from the variable `name`, or else from the file the variable `name_FILE` names (its
+    /// trailing line break dropped); nil when neither is set.
+    func secret(_ name: String, what: String) throws -> [UInt8]? {
+        if let value = variables[name], !value.isEmpty { return Array(value.utf8) }
+        guard let path = variables[name + "_FILE"], !path.isEmpty else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure(message: "cannot read the \(what) file named by \(name)_FILE (\(path))")
         }
-        guard let secret else { return nil }
+        var bytes = Array(data)
+        while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+        return bytes
+    }
+
+    /// The unsubscribe signing key from DIGEST_UNSUBSCRIBE_KEY or DIGEST_UNSUBSCRIBE_KEY_FILE; nil when
+    /// neither is set.
+    func unsubscribeSigner(listID: String) throws -> UnsubscribeSigner? {
+        guard let secret = try secret("DIGEST_UNSUBSCRIBE_KEY", what: "unsubscribe key") else { return nil }
         guard let signer = UnsubscribeSigner(secret: secret, listID: listID) else {
             throw CommandFailure(
                 message: "the unsubscribe key is too short: use at least 16 random bytes (e.g. openssl rand -hex 32)")

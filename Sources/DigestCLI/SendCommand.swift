@@ -100,18 +100,12 @@ struct SendCommand: AsyncParsableCommand {
         }
     }
 
-    func transportConfiguration(publication: Publication, environment: LiveEnvironment) throws
+    func transportConfiguration(publication: Publication, environment: LiveEnvironment, secrets: Secrets) throws
         -> CurlSMTPTransport.Configuration
     {
         let variables = environment.variables
-        var password = variables["DIGEST_SMTP_PASSWORD"]
-        if password == nil, let file = variables["DIGEST_SMTP_PASSWORD_FILE"] {
-            guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8)
-            else {
-                throw CommandFailure(
-                    message: "cannot read the SMTP password file named by DIGEST_SMTP_PASSWORD_FILE (\(file))")
-            }
-            password = text.trimmingCharacters(in: .newlines)
+        let password = try secrets.secret("DIGEST_SMTP_PASSWORD", what: "SMTP password").map {
+            String(decoding: $0, as: UTF8.self)
         }
         let user = variables["DIGEST_SMTP_USER"].flatMap { $0.isEmpty ? nil : $0 }
         if password != nil && user == nil {
@@ -135,7 +129,9 @@ struct SendCommand: AsyncParsableCommand {
                 "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so these copies carry the "
                     + "publication's unsubscribe page instead of a signed one-click link")
         }
-        let configuration = try transportConfiguration(publication: loaded.publication, environment: environment)
+        let configuration = try transportConfiguration(
+            publication: loaded.publication, environment: environment,
+            secrets: Secrets(variables: environment.variables, workspace: loaded.workspace))
         let transport: CurlSMTPTransport
         do {
             transport = try CurlSMTPTransport(configuration: configuration)
@@ -195,7 +191,9 @@ struct SendCommand: AsyncParsableCommand {
             makeTransport = { try MaildirTransport(folder: dryRunFolder) }
             via = "the Maildir \(dryRunFolder.path)"
         } else {
-            let configuration = try transportConfiguration(publication: loaded.publication, environment: environment)
+            let configuration = try transportConfiguration(
+                publication: loaded.publication, environment: environment,
+                secrets: Secrets(variables: environment.variables, workspace: loaded.workspace))
             makeTransport = { try CurlSMTPTransport(configuration: configuration) }
             via = configuration.url
         }

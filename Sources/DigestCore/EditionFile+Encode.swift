@@ -88,9 +88,10 @@ extension EditionFile {
             case "\u{2028}": out += "\\L"
             case "\u{2029}": out += "\\P"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || (0xE000...0xE00F).contains(scalar.value) {
-                    out += String(format: "\\x%02X", scalar.value & 0xFF)
-                    if scalar.value > 0xFF { out.removeLast(4) }
+                if (0xE000...0xE00F).contains(scalar.value) {
+                    continue  // digest's own placeholder marks never belong in a file
+                } else if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += String(format: "\\x%02X", scalar.value)
                 } else {
                     out.unicodeScalars.append(scalar)
                 }
