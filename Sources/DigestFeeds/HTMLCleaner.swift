@@ -10,10 +10,10 @@ public enum HTMLCleaner {
         "svg", "math", "template", "head", "title", "meta", "link",
     ]
     /// Elements kept in the safe HTML, with the attributes each may keep.
-    static let allowed: [String: Set<String>] = [
+    static let allowed: [String: [String]] = [
         "p": [], "br": [], "strong": [], "b": [], "em": [], "i": [], "u": [], "ul": [], "ol": [], "li": [],
         "blockquote": [], "h2": [], "h3": [], "h4": [], "a": ["href", "title"],
-        "img": ["src", "alt", "width", "height"],
+        "img": ["alt", "height", "src", "width"],
         "figure": [], "figcaption": [],
     ]
     static let blocks: Set<String> = [
@@ -38,10 +38,12 @@ public enum HTMLCleaner {
         guard let tree = XMLTree.html(Data(html.utf8), url: base ?? "about:blank"), let root = tree.root else {
             return Cleaned(text: html, html: "")
         }
-        var text = ""
-        var safe = ""
+        var text: [UInt8] = []
+        var safe: [UInt8] = []
+        text.reserveCapacity(html.utf8.count)
+        safe.reserveCapacity(html.utf8.count)
         walk(root.node, base: base, text: &text, html: &safe)
-        return Cleaned(text: tidy(text), html: safe.trimmedASCII)
+        return Cleaned(text: tidy(text), html: String(decoding: safe, as: UTF8.self).trimmedASCII)
     }
 
     /// Whether `text` has markup: a `<`, or an `&` that starts an entity (`&amp;`, `&#8217;`). A bare
@@ -63,45 +65,72 @@ public enum HTMLCleaner {
         return false
     }
 
-    static func walk(_ node: xmlNodePtr, base: String?, text: inout String, html: inout String) {
+    /// Walks the parsed fragment once, writing its text and its safe HTML as bytes (this runs for every
+    /// description of every feed, so no String is made per node).
+    static func walk(_ node: xmlNodePtr, base: String?, text: inout [UInt8], html: inout [UInt8]) {
         var child = node.pointee.children
         while let current = child {
             defer { child = current.pointee.next }
             switch current.pointee.type {
             case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
-                guard let content = xmlNodeGetContent(current) else { continue }
-                let value = String(cString: content)
-                digest_xml_free(content)
-                text += value
-                html += escape(value)
+                guard let content = current.pointee.content else { continue }
+                let bytes = UnsafeBufferPointer(
+                    start: content, count: strlen(UnsafeRawPointer(content).assumingMemoryBound(to: CChar.self)))
+                text.append(contentsOf: bytes)
+                appendEscaped(bytes, to: &html, quotes: false)
             case XML_ELEMENT_NODE:
+                // libxml2's HTML parser gives tag names in lower case.
                 let element = XMLElement(current)
-                let name = element.lowercasedName
+                let name = element.name
                 if dropped.contains(name) { continue }
                 let isBlock = blocks.contains(name)
                 // Structure is marked with the Unicode separators, so that newlines inside text nodes
                 // (the page source's own line breaks) stay mere whitespace.
-                if isBlock { text += "\u{2029}" }
-                if name == "br" { text += "\u{2028}" }
+                if isBlock { text.append(contentsOf: paragraphSeparator) }
+                if name == "br" { text.append(contentsOf: lineSeparator) }
                 if let attributes = allowed[name] {
-                    html += "<\(name)"
-                    for attribute in attributes.sorted() {
+                    html.append(0x3C)
+                    html.append(contentsOf: name.utf8)
+                    for attribute in attributes {
                         guard var value = element.attribute(attribute) else { continue }
                         if attribute == "href" || attribute == "src" {
                             guard let resolved = safeURL(value, base: base) else { continue }
                             value = resolved
                         }
-                        html += " \(attribute)=\"\(escape(value, quotes: true))\""
+                        html.append(0x20)
+                        html.append(contentsOf: attribute.utf8)
+                        html.append(contentsOf: "=\"".utf8)
+                        appendEscaped(value.utf8, to: &html, quotes: true)
+                        html.append(0x22)
                     }
-                    html += name == "br" || name == "img" ? ">" : ">"
+                    html.append(0x3E)
                     walk(current, base: base, text: &text, html: &html)
-                    if name != "br" && name != "img" { html += "</\(name)>" }
+                    if name != "br" && name != "img" {
+                        html.append(contentsOf: "</".utf8)
+                        html.append(contentsOf: name.utf8)
+                        html.append(0x3E)
+                    }
                 } else {
                     walk(current, base: base, text: &text, html: &html)
                 }
-                if isBlock { text += "\u{2029}" }
+                if isBlock { text.append(contentsOf: paragraphSeparator) }
             default:
                 continue
+            }
+        }
+    }
+
+    static let paragraphSeparator: [UInt8] = [0xE2, 0x80, 0xA9]
+    static let lineSeparator: [UInt8] = [0xE2, 0x80, 0xA8]
+
+    static func appendEscaped<Bytes: Collection<UInt8>>(_ bytes: Bytes, to output: inout [UInt8], quotes: Bool) {
+        for byte in bytes {
+            switch byte {
+            case 0x26: output.append(contentsOf: "&amp;".utf8)
+            case 0x3C: output.append(contentsOf: "&lt;".utf8)
+            case 0x3E: output.append(contentsOf: "&gt;".utf8)
+            case 0x22 where quotes: output.append(contentsOf: "&quot;".utf8)
+            default: output.append(byte)
             }
         }
     }
@@ -146,7 +175,10 @@ public enum HTMLCleaner {
     /// Whitespace runs as one space, paragraphs (U+2029) separated by one blank line, line breaks
     /// (U+2028) kept, nothing at either end. One pass over the scalars.
     static func tidy(_ text: String) -> String {
-        let input = Array(text.utf8)
+        tidy(Array(text.utf8))
+    }
+
+    static func tidy(_ input: [UInt8]) -> String {
         var output: [UInt8] = []
         output.reserveCapacity(input.count)
         var pendingSpace = false
