@@ -57,21 +57,40 @@ enum MarkdownRenderer {
 
 /// HTML escaping for text and attribute values.
 public enum HTMLEscape {
+    /// `&`, `<` and `>` as entities.
     public static func text(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            default: output.append(character)
-            }
-        }
-        return output
+        escaped(text, quotes: false)
     }
 
+    /// Also `"` and `'`, for a value inside an attribute.
     public static func attribute(_ text: String) -> String {
-        self.text(text).replacingOccurrences(of: "\"", with: "&quot;").replacingOccurrences(of: "'", with: "&#39;")
+        escaped(text, quotes: true)
+    }
+
+    /// Appends `bytes` with `&`, `<`, `>` (and, with `quotes`, `"` and `'`) as entities. Byte by byte,
+    /// with no String per call: feed cleaning runs it for every text node of every description.
+    public static func append<Bytes: Collection<UInt8>>(_ bytes: Bytes, to output: inout [UInt8], quotes: Bool) {
+        for byte in bytes {
+            switch byte {
+            case 0x26: output.append(contentsOf: "&amp;".utf8)
+            case 0x3C: output.append(contentsOf: "&lt;".utf8)
+            case 0x3E: output.append(contentsOf: "&gt;".utf8)
+            case 0x22 where quotes: output.append(contentsOf: "&quot;".utf8)
+            case 0x27 where quotes: output.append(contentsOf: "&#39;".utf8)
+            default: output.append(byte)
+            }
+        }
+    }
+
+    static func escaped(_ text: String, quotes: Bool) -> String {
+        guard
+            text.utf8.contains(where: {
+                $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || (quotes && ($0 == 0x22 || $0 == 0x27))
+            })
+        else { return text }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 16)
+        append(text.utf8, to: &bytes, quotes: quotes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

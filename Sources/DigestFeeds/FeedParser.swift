@@ -178,7 +178,7 @@ public enum FeedParser {
             switch summaryElement.attribute("type") ?? "text" {
             case "xhtml": markup = summaryElement.innerMarkup
             case "html": markup = summaryElement.text
-            default: markup = HTMLCleaner.escape(summaryElement.text)
+            default: markup = HTMLEscape.text(summaryElement.text)
             }
         }
         let cleaned = HTMLCleaner.clean(markup, base: link.isEmpty ? base : link)

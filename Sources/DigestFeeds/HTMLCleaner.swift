@@ -1,4 +1,5 @@
 import CLibXML2
+import DigestCore
 import Foundation
 
 /// Turns the HTML of a feed's description into clean text and safe HTML, with libxml2's HTML parser:
@@ -32,7 +33,7 @@ public enum HTMLCleaner {
         // Plain text (no tags, no entities) needs no parser: only its whitespace tidied.
         if !needsParser(html) {
             let text = tidy(html)
-            return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(escape(text))</p>")
+            return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(HTMLEscape.text(text))</p>")
         }
         // The fragment as it is: libxml2 adds <html> and <body>, and the encoding is given.
         guard let tree = XMLTree.html(Data(html.utf8), url: base ?? "about:blank"), let root = tree.root else {
@@ -77,7 +78,7 @@ public enum HTMLCleaner {
                 let bytes = UnsafeBufferPointer(
                     start: content, count: strlen(UnsafeRawPointer(content).assumingMemoryBound(to: CChar.self)))
                 text.append(contentsOf: bytes)
-                appendEscaped(bytes, to: &html, quotes: false)
+                HTMLEscape.append(bytes, to: &html, quotes: false)
             case XML_ELEMENT_NODE:
                 // libxml2's HTML parser gives tag names in lower case.
                 let element = XMLElement(current)
@@ -100,7 +101,7 @@ public enum HTMLCleaner {
                         html.append(0x20)
                         html.append(contentsOf: attribute.utf8)
                         html.append(contentsOf: "=\"".utf8)
-                        appendEscaped(value.utf8, to: &html, quotes: true)
+                        HTMLEscape.append(value.utf8, to: &html, quotes: true)
                         html.append(0x22)
                     }
                     html.append(0x3E)
@@ -123,18 +124,6 @@ public enum HTMLCleaner {
     static let paragraphSeparator: [UInt8] = [0xE2, 0x80, 0xA9]
     static let lineSeparator: [UInt8] = [0xE2, 0x80, 0xA8]
 
-    static func appendEscaped<Bytes: Collection<UInt8>>(_ bytes: Bytes, to output: inout [UInt8], quotes: Bool) {
-        for byte in bytes {
-            switch byte {
-            case 0x26: output.append(contentsOf: "&amp;".utf8)
-            case 0x3C: output.append(contentsOf: "&lt;".utf8)
-            case 0x3E: output.append(contentsOf: "&gt;".utf8)
-            case 0x22 where quotes: output.append(contentsOf: "&quot;".utf8)
-            default: output.append(byte)
-            }
-        }
-    }
-
     /// An http(s) or mailto URL, resolved against `base`; nil for javascript:, data: and the like.
     static func safeURL(_ value: String, base: String?) -> String? {
         let trimmed = value.trimmedASCII
@@ -150,26 +139,6 @@ public enum HTMLCleaner {
             ["http", "https", "mailto"].contains(scheme)
         else { return nil }
         return url.absoluteString
-    }
-
-    /// `&`, `<` and `>` as entities, and `"` too for an attribute value. Byte by byte: this runs for
-    /// every text node of every description.
-    static func escape(_ text: String, quotes: Bool = false) -> String {
-        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || (quotes && $0 == 0x22) }) else {
-            return text
-        }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count + 16)
-        for byte in text.utf8 {
-            switch byte {
-            case 0x26: bytes.append(contentsOf: "&amp;".utf8)
-            case 0x3C: bytes.append(contentsOf: "&lt;".utf8)
-            case 0x3E: bytes.append(contentsOf: "&gt;".utf8)
-            case 0x22 where quotes: bytes.append(contentsOf: "&quot;".utf8)
-            default: bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Whitespace runs as one space, paragraphs (U+2029) separated by one blank line, line breaks
