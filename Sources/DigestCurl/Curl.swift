@@ -21,11 +21,17 @@ final class TransferContext {
     var bodyComplete = false
     /// Every reply line of this transfer, in order.
     var replyLines: [String] = []
+    /// Asked before the last bytes of the upload are handed over; false abandons the transfer.
+    var beforeEnd: (() -> Bool)?
+    /// `beforeEnd` said no: the transfer was abandoned before the end of the message.
+    var withheld = false
 
-    func reset(upload: [UInt8]) {
+    func reset(upload: [UInt8], beforeEnd: (() -> Bool)? = nil) {
         self.upload = upload
         offset = 0
         bodyComplete = false
+        withheld = false
+        self.beforeEnd = beforeEnd
         replyLines.removeAll(keepingCapacity: true)
     }
 
@@ -54,6 +60,14 @@ let readCallback: digest_curl_data_callback = { buffer, size, count, context in
     if length == 0 {
         transfer.bodyComplete = true
         return 0
+    }
+    if length == remaining, let beforeEnd = transfer.beforeEnd {
+        // The last bytes: without them the server cannot end the message, so this is the moment to ask.
+        transfer.beforeEnd = nil
+        guard beforeEnd() else {
+            transfer.withheld = true
+            return 0x1000_0000  // CURL_READFUNC_ABORT
+        }
     }
     transfer.upload.withUnsafeBytes { bytes in
         if let base = bytes.baseAddress {

@@ -133,7 +133,22 @@ public final class CurlSMTPTransport: MailTransport {
     }
 
     public func deliver(_ message: OutgoingMessage) -> DeliveryOutcome {
-        context.reset(upload: message.data)
+        perform(message, beforeEnd: nil)
+    }
+
+    public func deliver(_ message: OutgoingMessage, beforeEnd: () -> Bool) -> DeliveryOutcome {
+        withoutActuallyEscaping(beforeEnd) { perform(message, beforeEnd: $0) }
+    }
+
+    /// A transfer abandoned mid-message leaves the connection in the middle of DATA: the next one starts afresh.
+    private var needsFreshConnection = false
+
+    private func perform(_ message: OutgoingMessage, beforeEnd: (() -> Bool)?) -> DeliveryOutcome {
+        context.reset(upload: message.data, beforeEnd: beforeEnd)
+        defer { context.beforeEnd = nil }
+        if needsFreshConnection {
+            _ = digest_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1)
+        }
         errorBuffer[0] = 0
         // The envelope addresses are EmailAddress values: no CR, LF or space can reach the SMTP command.
         let recipients: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "<\(message.recipient)>")
@@ -150,6 +165,14 @@ public final class CurlSMTPTransport: MailTransport {
         if code == CURLE_OK { code = curl_easy_perform(handle) }
         // The list is freed on return: make sure the handle no longer points at it.
         _ = digest_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, nil)
+        if needsFreshConnection {
+            _ = digest_curl_setopt_long(handle, CURLOPT_FRESH_CONNECT, 0)
+            needsFreshConnection = false
+        }
+        if context.withheld {
+            needsFreshConnection = true
+            return .withheld(message.recipient)
+        }
         var replyCode = 0
         _ = digest_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &replyCode)
         // libcurl asks for more data (and so ends the body) before all of it is on the wire: only when

@@ -5,6 +5,19 @@ public protocol MailTransport: AnyObject {
     /// Sends one message to its one recipient and says what the server answered. A refused recipient
     /// or a failed connection is an outcome, not an error.
     func deliver(_ message: OutgoingMessage) -> DeliveryOutcome
+
+    /// The same, with `beforeEnd` asked before the message's last bytes can reach the server: when it
+    /// answers false the transfer is abandoned unfinished, so the server cannot take the message. The bulk
+    /// sender waits there for the ledger's claim, which it commits while the first bytes go out.
+    func deliver(_ message: OutgoingMessage, beforeEnd: () -> Bool) -> DeliveryOutcome
+}
+
+extension MailTransport {
+    /// Transports that cannot pause a transfer ask first and then deliver.
+    public func deliver(_ message: OutgoingMessage, beforeEnd: () -> Bool) -> DeliveryOutcome {
+        guard beforeEnd() else { return .withheld(message.recipient) }
+        return deliver(message)
+    }
 }
 
 /// What became of one message for one recipient.
@@ -38,6 +51,13 @@ public struct DeliveryOutcome: Equatable, Sendable {
         self.replyCode = replyCode
         self.reply = reply
         self.bodySent = bodySent
+    }
+
+    /// A message stopped before its end because the ledger did not claim it: not delivered.
+    public static func withheld(_ recipient: EmailAddress) -> DeliveryOutcome {
+        DeliveryOutcome(
+            recipient: recipient, status: .deferred, replyCode: nil,
+            reply: "not sent: the delivery ledger did not claim it")
     }
 
     /// The enhanced status code of the reply (RFC 3463), such as `5.1.1`, when the server gave one.

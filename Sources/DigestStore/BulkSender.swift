@@ -98,17 +98,23 @@ public final class BulkSender: @unchecked Sendable {
     public func send(remaining: Int) {
         let started = now()
         lock.withLock { progress.remaining = remaining }
+        let ledger = LedgerPipeline(store: store, run: run, maxRunAttempts: options.maxRunAttempts, now: now)
         let group = DispatchGroup()
         for _ in 0..<max(1, options.connections) {
             group.enter()
             let thread = Thread { [self] in
-                work(started: started)
+                work(ledger: ledger, started: started)
                 group.leave()
             }
             thread.stackSize = 1 << 20
             thread.start()
         }
         group.wait()
+        do {
+            try ledger.close()
+        } catch {
+            lock.withLock { if setupError == nil { setupError = "\(error)" } }
+        }
         lock.withLock { progress.elapsed = now().timeIntervalSince(started) }
     }
 
@@ -142,19 +148,23 @@ public final class BulkSender: @unchecked Sendable {
         return exponential * Double.random(in: 0.5...1.0)
     }
 
-    private func work(started: Date) {
+    private func work(ledger: LedgerPipeline, started: Date) {
         var transport: (any MailTransport)?
         var sentOnConnection = 0
+        var previous: LedgerPipeline.Reply?
+        defer { if let previous { ledger.record(previous) } }
         while takeSlot() {
-            let claim: SQLiteStore.Claim
+            let next: LedgerPipeline.Next
             do {
-                claim = try store.claim(run, maxRunAttempts: options.maxRunAttempts, now: now())
+                next = try ledger.next(recording: previous)
+                previous = nil
             } catch {
+                previous = nil
                 returnSlot()
-                lock.withLock { setupError = "the ledger could not be read: \(error)" }
+                lock.withLock { if setupError == nil { setupError = "\(error)" } }
                 return
             }
-            switch claim {
+            switch next {
             case .finished:
                 returnSlot()
                 return
@@ -164,7 +174,8 @@ public final class BulkSender: @unchecked Sendable {
                 // that a stop is noticed.
                 Thread.sleep(forTimeInterval: min(0.5, max(0.01, date.timeIntervalSince(now()))))
                 continue
-            case .delivery(let delivery):
+            case .ticket(let ticket):
+                let delivery = ticket.delivery
                 do {
                     if transport == nil || (options.messagesPerConnection.map { sentOnConnection >= $0 } ?? false) {
                         transport = nil
@@ -172,7 +183,7 @@ public final class BulkSender: @unchecked Sendable {
                         sentOnConnection = 0
                     }
                 } catch {
-                    try? store.release(delivery, now: now())
+                    ledger.release(ticket)
                     returnSlot()
                     lock.withLock { setupError = "cannot set up the SMTP connection: \(error)" }
                     return
@@ -182,23 +193,29 @@ public final class BulkSender: @unchecked Sendable {
                 do {
                     message = try makeMessage(delivery)
                 } catch {
-                    try? store.fail(delivery, reason: "could not build the message: \(error)", now: now())
-                    lock.withLock { progress.failed += 1 }
+                    ledger.fail(ticket, reason: "could not build the message: \(error)")
+                    if ticket.waitClaimed() { lock.withLock { progress.failed += 1 } }
                     continue
                 }
                 pace()
-                let outcome = connection.deliver(message)
-                let messageID = message.messageID
+                // The claim commits while the message goes out; its last bytes wait for it.
+                let outcome = connection.deliver(message, beforeEnd: { ticket.waitClaimed() })
+                guard ticket.waitClaimed() else {
+                    // Not this run's to send (the reader left, or the ledger failed): nothing was delivered.
+                    if outcome.reply == DeliveryOutcome.withheld(message.recipient).reply { transport = nil }
+                    returnSlot()
+                    if let failure = ledger.failure {
+                        lock.withLock { if setupError == nil { setupError = failure } }
+                        return
+                    }
+                    continue
+                }
                 sentOnConnection += 1
                 let retryAt: Date? =
                     outcome.status == .deferred
                     ? now().addingTimeInterval(backoff(attempt: delivery.runAttempts + 1)) : nil
-                do {
-                    try store.record(delivery, outcome: outcome, messageID: messageID, retryAt: retryAt, now: now())
-                } catch {
-                    lock.withLock { setupError = "the reply could not be recorded: \(error)" }
-                    return
-                }
+                previous = LedgerPipeline.Reply(
+                    ticket: ticket, outcome: outcome, messageID: message.messageID, retryAt: retryAt)
                 if outcome.stopsTheRun {
                     lock.withLock { setupError = outcome.reply }
                     return

@@ -282,51 +282,91 @@ public final class SQLiteStore: Sendable {
         _ delivery: Delivery, outcome: DeliveryOutcome, messageID: String, retryAt: Date?, now: Date
     ) throws {
         try database.write { db in
-            var row = delivery
-            row.attempts += 1
-            row.runAttempts += 1
-            row.replyCode = outcome.replyCode
-            row.reply = outcome.reply
-            row.messageId = messageID
-            row.updatedAt = now
-            row.nextAttemptAt = nil
-            switch outcome.status {
-            case .accepted: row.state = .sent
-            case .rejected: row.state = .failed
-            case .inDoubt: row.state = .doubt
-            case .deferred:
-                row.state = .deferred
-                row.nextAttemptAt = retryAt
-            }
-            try row.update(db)
-            if outcome.isHardBounce {
-                try db.execute(
-                    sql: "UPDATE subscriber SET status = 'bounced', updatedAt = ? WHERE id = ? AND status = 'active'",
-                    arguments: [now, delivery.subscriberId])
-            }
+            try Self.record(delivery, outcome: outcome, messageID: messageID, retryAt: retryAt, db: db, now: now)
         }
     }
 
     /// Marks a claimed delivery failed without sending it (its message could not be built).
     public func fail(_ delivery: Delivery, reason: String, now: Date) throws {
-        try database.write { db in
-            var row = delivery
-            row.state = .failed
-            row.reply = reason
-            row.updatedAt = now
-            try row.update(db)
-        }
+        try database.write { db in try Self.fail(delivery, reason: reason, db: db, now: now) }
     }
 
     /// A delivery that could not even be built or handed over (e.g. the transport would not start) goes
     /// back to pending.
     public func release(_ delivery: Delivery, now: Date) throws {
-        try database.write { db in
-            var row = delivery
-            row.state = delivery.runAttempts > 0 || delivery.attempts > 0 ? .deferred : .pending
-            row.updatedAt = now
-            try row.update(db)
+        try database.write { db in try Self.release(delivery, db: db, now: now) }
+    }
+
+    // The ledger's writes, inside a caller's transaction (the bulk sender's writer groups many).
+
+    /// Claims a row read earlier as `sending`, if it is still as it was read and its reader is still
+    /// active; a reader who left is marked failed. False when the row is not this caller's to send.
+    static func claim(_ delivery: Delivery, db: Database, now: Date) throws -> Bool {
+        let status = try String.fetchOne(
+            db.cachedStatement(sql: "SELECT status FROM subscriber WHERE id = ?"), arguments: [delivery.subscriberId])
+        guard status == Subscriber.Status.active.rawValue else {
+            try skip(delivery, reason: "not sent: the subscriber is \(status ?? "removed") now", db: db, now: now)
+            return false
         }
+        try db.cachedStatement(
+            sql: """
+                UPDATE delivery SET state = 'sending', updatedAt = ?
+                WHERE run = ? AND subscriberId = ? AND state = ? AND runAttempts = ?
+                """
+        ).execute(arguments: [now, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts])
+        return db.changesCount > 0
+    }
+
+    /// Marks a row failed unsent, if it is still as it was read.
+    static func skip(_ delivery: Delivery, reason: String, db: Database, now: Date) throws {
+        try db.cachedStatement(
+            sql: """
+                UPDATE delivery SET state = 'failed', reply = ?, updatedAt = ?
+                WHERE run = ? AND subscriberId = ? AND state = ? AND runAttempts = ?
+                """
+        ).execute(arguments: [
+            reason, now, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts,
+        ])
+    }
+
+    static func record(
+        _ delivery: Delivery, outcome: DeliveryOutcome, messageID: String, retryAt: Date?, db: Database, now: Date
+    ) throws {
+        let state: Delivery.State =
+            switch outcome.status {
+            case .accepted: .sent
+            case .rejected: .failed
+            case .inDoubt: .doubt
+            case .deferred: .deferred
+            }
+        try db.cachedStatement(
+            sql: """
+                UPDATE delivery SET state = ?, attempts = ?, runAttempts = ?, replyCode = ?, reply = ?, messageId = ?,
+                    nextAttemptAt = ?, updatedAt = ?
+                WHERE run = ? AND subscriberId = ?
+                """
+        ).execute(arguments: [
+            state.rawValue, delivery.attempts + 1, delivery.runAttempts + 1, outcome.replyCode, outcome.reply,
+            messageID, state == .deferred ? retryAt : nil, now, delivery.run, delivery.subscriberId,
+        ])
+        if outcome.isHardBounce {
+            try db.cachedStatement(
+                sql: "UPDATE subscriber SET status = 'bounced', updatedAt = ? WHERE id = ? AND status = 'active'"
+            ).execute(arguments: [now, delivery.subscriberId])
+        }
+    }
+
+    static func fail(_ delivery: Delivery, reason: String, db: Database, now: Date) throws {
+        try db.cachedStatement(
+            sql: "UPDATE delivery SET state = 'failed', reply = ?, updatedAt = ? WHERE run = ? AND subscriberId = ?"
+        ).execute(arguments: [reason, now, delivery.run, delivery.subscriberId])
+    }
+
+    static func release(_ delivery: Delivery, db: Database, now: Date) throws {
+        let state: Delivery.State = delivery.runAttempts > 0 || delivery.attempts > 0 ? .deferred : .pending
+        try db.cachedStatement(
+            sql: "UPDATE delivery SET state = ?, updatedAt = ? WHERE run = ? AND subscriberId = ?"
+        ).execute(arguments: [state.rawValue, now, delivery.run, delivery.subscriberId])
     }
 
     /// The run's rows in one state, in subscriber order.

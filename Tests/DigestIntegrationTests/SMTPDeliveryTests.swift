@@ -52,6 +52,34 @@ struct SMTPDeliveryTests {
         }
     }
 
+    @Test func messageStoppedBeforeItsLastBytesNeverReachesTheServerAndTheNextOneDoes() throws {
+        let server = try SMTPTestServer()
+        defer { server.stop() }
+        let (_, builder, _) = try builder()
+        let transport = try transport(server)
+        let held = EmailAddress("held@example.org")!
+        let next = EmailAddress("next@example.org")!
+        var asked = 0
+        let withheld = transport.deliver(
+            try builder.message(to: Reader(address: held), date: Date()),
+            beforeEnd: {
+                asked += 1
+                return false
+            })
+        #expect(asked == 1)
+        #expect(withheld.status == .deferred)
+        #expect(withheld.reply == DeliveryOutcome.withheld(held).reply)
+        let delivered = transport.deliver(
+            try builder.message(to: Reader(address: next), date: Date()),
+            beforeEnd: {
+                asked += 1
+                return true
+            })
+        #expect(asked == 2)
+        #expect(delivered.status == .accepted, "\(delivered)")
+        #expect(try server.received().map(\.recipients) == [[next.description]])
+    }
+
     @Test func refusedRecipientIsReportedAndTheOthersStillGetTheMessage() throws {
         let server = try SMTPTestServer(reject: ["gone@example.org"], deferred: ["busy@example.org"])
         defer { server.stop() }

@@ -169,4 +169,66 @@ struct LedgerTests {
         #expect(transport.attempts[EmailAddress("r1@example.org")!] == nil)
         #expect(try store.deliveryCounts("2017-11-18") == [.sent: 2, .failed: 1])
     }
+
+    @Test func twoSendersOnOneRunNeverSendTheSameReader() throws {
+        let first = try store(readers: 400)
+        _ = try first.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        // A second process on the same file: its own connections to it.
+        let second = try SQLiteStore(path: first.path)
+        let transport = ScriptedTransport { _, _ in .accepted }
+        let senders = [sender(first, transport), sender(second, transport)]
+        DispatchQueue.concurrentPerform(iterations: 2) { senders[$0].send(remaining: 400) }
+        #expect(transport.attempts.count == 400)
+        #expect(transport.attempts.values.allSatisfy { $0 == 1 }, "a reader got two copies")
+        #expect(try first.deliveryCounts("2017-11-18") == [.sent: 400])
+    }
+
+    @Test func replyIsCommittedNoLaterThanTheNextClaim() throws {
+        let store = try store(readers: 3)
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        let ledger = LedgerPipeline(store: store, run: "2017-11-18", maxRunAttempts: 3)
+        defer { try? ledger.close() }
+        guard case .ticket(let first) = try ledger.next(recording: nil) else {
+            Issue.record("no first message")
+            return
+        }
+        #expect(first.waitClaimed())
+        #expect(try store.deliveries("2017-11-18", state: .sending).map(\.email) == ["r0@example.org"])
+        let reply = LedgerPipeline.Reply(
+            ticket: first,
+            outcome: DeliveryOutcome(
+                recipient: EmailAddress("r0@example.org")!, status: .accepted, replyCode: 250, reply: "250 ok"),
+            messageID: "m0", retryAt: nil)
+        guard case .ticket(let second) = try ledger.next(recording: reply) else {
+            Issue.record("no second message")
+            return
+        }
+        #expect(second.waitClaimed())
+        // The moment the second may leave, the first's reply is on disk: one message in doubt at most.
+        #expect(try store.deliveries("2017-11-18", state: .sent).map(\.email) == ["r0@example.org"])
+        #expect(try store.deliveries("2017-11-18", state: .sending).map(\.email) == ["r1@example.org"])
+    }
+
+    @Test func readerWhoLeavesAfterTheRowWasReadIsNotClaimed() throws {
+        let store = try store(readers: 3)
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        let ledger = LedgerPipeline(store: store, run: "2017-11-18", maxRunAttempts: 3)
+        defer { try? ledger.close() }
+        // The first call reads all three rows ahead; r1 leaves before its claim.
+        guard case .ticket(let first) = try ledger.next(recording: nil) else {
+            Issue.record("no first message")
+            return
+        }
+        #expect(first.waitClaimed())
+        try store.setStatus(EmailAddress("r1@example.org")!, to: .unsubscribed, now: Date())
+        guard case .ticket(let second) = try ledger.next(recording: nil) else {
+            Issue.record("no second message")
+            return
+        }
+        #expect(second.delivery.email == "r1@example.org")
+        #expect(second.waitClaimed() == false)
+        let failed = try store.deliveries("2017-11-18", state: .failed)
+        #expect(failed.map(\.email) == ["r1@example.org"])
+        #expect(failed.first?.reply == "not sent: the subscriber is unsubscribed now")
+    }
 }

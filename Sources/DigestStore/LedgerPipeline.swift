@@ -1,0 +1,373 @@
+import DigestMail
+import Foundation
+import GRDB
+
+/// The delivery ledger of one run as the bulk sender uses it: messages handed out from memory, and every
+/// claim and reply committed by one writer thread in group transactions (one fsync for whatever all the
+/// connections queued meanwhile).
+///
+/// The crash guarantee stays the one of the single-row ledger: a message is claimed (`sending`, committed)
+/// before its last byte can reach the server, and the reply of a connection's previous message is
+/// committed no later than that claim, since both travel in the writer's one queue in order. So after a
+/// crash each connection has at most one row in `sending`: the message it had in flight. What changes is
+/// when the waiting happens: the claim's commit runs while the SMTP commands and the body go out, and
+/// the transport waits for it only before the body's last bytes (`Ticket.waitClaimed`).
+public final class LedgerPipeline: @unchecked Sendable {
+    /// A message handed to one worker: its ledger row, and whether its claim has been committed.
+    public final class Ticket: @unchecked Sendable {
+        public let delivery: Delivery
+        private let condition = NSCondition()
+        private var result: Bool?
+
+        init(delivery: Delivery) {
+            self.delivery = delivery
+        }
+
+        /// Waits for the claim's commit: true when the row is this run's to send; false when it could not
+        /// be claimed (the reader left, another process took it, or the ledger failed), in which case
+        /// nothing may go out.
+        public func waitClaimed() -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            while result == nil { condition.wait() }
+            return result ?? false
+        }
+
+        /// The claim's result if it is known yet.
+        var claimed: Bool? {
+            condition.lock()
+            defer { condition.unlock() }
+            return result
+        }
+
+        func complete(_ claimed: Bool) {
+            condition.lock()
+            if result == nil { result = claimed }
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// A server's answer for a ticket, to record.
+    public struct Reply: Sendable {
+        public var ticket: Ticket
+        public var outcome: DeliveryOutcome
+        public var messageID: String
+        public var retryAt: Date?
+
+        public init(ticket: Ticket, outcome: DeliveryOutcome, messageID: String, retryAt: Date?) {
+            self.ticket = ticket
+            self.outcome = outcome
+            self.messageID = messageID
+            self.retryAt = retryAt
+        }
+    }
+
+    /// What `next` hands a worker.
+    public enum Next: Sendable {
+        case ticket(Ticket)
+        /// Nothing ready now; deferred messages wait until this time.
+        case waitUntil(Date)
+        case finished
+    }
+
+    enum Operation {
+        case claim(Ticket)
+        case record(Reply)
+        case fail(Ticket, String)
+        case release(Ticket)
+        /// A reader found inactive when the row was read: failed without a claim.
+        case skip(Delivery, String)
+    }
+
+    let store: SQLiteStore
+    let run: String
+    let maxRunAttempts: Int
+    let now: @Sendable () -> Date
+    /// Rows read ahead per query.
+    let readAhead: Int
+
+    private let condition = NSCondition()
+    private var queue: [Operation] = []
+    /// Operations queued so far, and how many of them are committed (or refused after a failure).
+    private var submitted = 0
+    private var committed = 0
+    private var writerError: String?
+    private var closed = false
+    private var writerThread: Thread?
+
+    // Read-ahead state, under `readLock`.
+    private let readLock = NSLock()
+    private var buffer: [Delivery] = []
+    private var bufferIndex = 0
+    private var pendingCursor: Int64 = Int64.min
+    private var pendingExhausted = false
+    /// Rows handed out and not yet settled (their reply, failure or release not committed).
+    private var inFlight: Set<Int64> = []
+
+    public init(
+        store: SQLiteStore, run: String, maxRunAttempts: Int, readAhead: Int = 256,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.store = store
+        self.run = run
+        self.maxRunAttempts = maxRunAttempts
+        self.readAhead = readAhead
+        self.now = now
+        let thread = Thread { [self] in writeLoop() }
+        thread.stackSize = 1 << 20
+        writerThread = thread
+        thread.start()
+    }
+
+    /// Why the ledger stopped taking writes, if it did (a full disk, a locked file).
+    public var failure: String? {
+        condition.lock()
+        defer { condition.unlock() }
+        return writerError
+    }
+
+    /// Queues `previous`'s reply and hands out the next message, its claim queued behind the reply.
+    public func next(recording previous: Reply?) throws -> Next {
+        if let previous { submit(.record(previous)) }
+        while true {
+            if let message = failure { throw LedgerError(message: message) }
+            guard let row = try nextRow() else {
+                return try waitOrFinish()
+            }
+            let ticket = Ticket(delivery: row)
+            submit(.claim(ticket))
+            return .ticket(ticket)
+        }
+    }
+
+    /// Records a reply without taking a next message (the worker stops).
+    public func record(_ reply: Reply) {
+        submit(.record(reply))
+    }
+
+    /// Marks a ticket failed without sending it (its message could not be built).
+    public func fail(_ ticket: Ticket, reason: String) {
+        submit(.fail(ticket, reason))
+    }
+
+    /// Gives a ticket back unsent (the connection could not be set up).
+    public func release(_ ticket: Ticket) {
+        submit(.release(ticket))
+    }
+
+    /// Waits until everything queued so far is committed. Throws when the ledger failed.
+    public func flush() throws {
+        condition.lock()
+        let target = submitted
+        while committed < target && writerError == nil { condition.wait() }
+        let error = writerError
+        condition.unlock()
+        if let error { throw LedgerError(message: error) }
+    }
+
+    /// Commits what is queued and stops the writer thread.
+    public func close() throws {
+        defer {
+            condition.lock()
+            closed = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        try flush()
+    }
+
+    // MARK: Reading ahead
+
+    private func nextRow() throws -> Delivery? {
+        readLock.lock()
+        defer { readLock.unlock() }
+        while true {
+            if bufferIndex < buffer.count {
+                let row = buffer[bufferIndex]
+                bufferIndex += 1
+                let id = row.subscriberId
+                guard !inFlight.contains(id) else { continue }
+                inFlight.insert(id)
+                return row
+            }
+            if !pendingExhausted {
+                let (rows, skipped) = try readPending()
+                for (row, reason) in skipped { submit(.skip(row, reason)) }
+                if rows.isEmpty && skipped.isEmpty {
+                    pendingExhausted = true
+                } else {
+                    buffer = rows
+                    bufferIndex = 0
+                }
+                continue
+            }
+            // Deferred rows whose time has come. Their state in the file must be current: what this run
+            // recorded as deferred may still be in the writer's queue.
+            readLock.unlock()
+            try flush()
+            readLock.lock()
+            let rows = try readDeferred()
+            if rows.isEmpty { return nil }
+            buffer = rows
+            bufferIndex = 0
+        }
+    }
+
+    /// The next pending rows after the cursor, with readers who left since the run began set aside.
+    private func readPending() throws -> ([Delivery], [(Delivery, String)]) {
+        let cursor = pendingCursor
+        let rows = try store.database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
+                    WHERE d.run = ? AND d.state = 'pending' AND d.subscriberId > ? ORDER BY d.subscriberId LIMIT ?
+                    """, arguments: [run, cursor, readAhead])
+        }
+        var ready: [Delivery] = []
+        var skipped: [(Delivery, String)] = []
+        for row in rows {
+            let delivery = try Delivery(row: row)
+            pendingCursor = max(pendingCursor, delivery.subscriberId)
+            let status: String = row["subscriberStatus"]
+            if status == Subscriber.Status.active.rawValue {
+                ready.append(delivery)
+            } else {
+                skipped.append((delivery, "not sent: the subscriber is \(status) now"))
+            }
+        }
+        return (ready, skipped)
+    }
+
+    private func readDeferred() throws -> [Delivery] {
+        let excluded = inFlight
+        let rows = try store.database.read { db in
+            try Delivery.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM delivery WHERE run = ? AND state = 'deferred' AND runAttempts < ?
+                        AND (nextAttemptAt IS NULL OR nextAttemptAt <= ?)
+                    ORDER BY subscriberId LIMIT ?
+                    """, arguments: [run, maxRunAttempts, now(), readAhead + excluded.count])
+        }
+        return rows.filter { !excluded.contains($0.subscriberId) }
+    }
+
+    private func waitOrFinish() throws -> Next {
+        try flush()
+        let next = try store.database.read { db in
+            try Date.fetchOne(
+                db,
+                sql: "SELECT MIN(nextAttemptAt) FROM delivery WHERE run = ? AND state = 'deferred' AND runAttempts < ?",
+                arguments: [run, maxRunAttempts])
+        }
+        return next.map(Next.waitUntil) ?? .finished
+    }
+
+    private func settle(_ id: Int64) {
+        readLock.lock()
+        inFlight.remove(id)
+        readLock.unlock()
+    }
+
+    // MARK: The writer
+
+    private func submit(_ operation: Operation) {
+        condition.lock()
+        if writerError != nil {
+            condition.unlock()
+            if case .claim(let ticket) = operation { ticket.complete(false) }
+            return
+        }
+        queue.append(operation)
+        submitted += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func writeLoop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty && closed {
+                condition.unlock()
+                return
+            }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            condition.unlock()
+
+            var claims: [(Ticket, Bool)] = []
+            var settled: [Int64] = []
+            var failure: String?
+            do {
+                try store.database.write { db in
+                    claims.removeAll()
+                    settled.removeAll()
+                    try apply(batch, db: db, claims: &claims, settled: &settled)
+                }
+            } catch {
+                failure = "the delivery ledger could not be written (\(store.path)): \(error)"
+            }
+            for id in settled { settle(id) }
+            condition.lock()
+            committed += batch.count
+            if let failure, writerError == nil { writerError = failure }
+            let failed = writerError != nil
+            let leftover = failed ? queue : []
+            if failed {
+                committed += queue.count
+                queue.removeAll()
+            }
+            condition.broadcast()
+            condition.unlock()
+            if failed {
+                // Nothing further is committed: every claim waiting is refused, so nothing more goes out.
+                for case .claim(let ticket) in batch + leftover { ticket.complete(false) }
+            } else {
+                for (ticket, claimed) in claims { ticket.complete(claimed) }
+            }
+        }
+    }
+
+    private func apply(_ batch: [Operation], db: Database, claims: inout [(Ticket, Bool)], settled: inout [Int64])
+        throws
+    {
+        let time = now()
+        var claimed: [ObjectIdentifier: Bool] = [:]
+        func owns(_ ticket: Ticket) -> Bool {
+            claimed[ObjectIdentifier(ticket)] ?? (ticket.claimed ?? false)
+        }
+        for operation in batch {
+            switch operation {
+            case .claim(let ticket):
+                let ok = try SQLiteStore.claim(ticket.delivery, db: db, now: time)
+                claimed[ObjectIdentifier(ticket)] = ok
+                claims.append((ticket, ok))
+                if !ok { settled.append(ticket.delivery.subscriberId) }
+            case .record(let reply):
+                if owns(reply.ticket) {
+                    try SQLiteStore.record(
+                        reply.ticket.delivery, outcome: reply.outcome, messageID: reply.messageID,
+                        retryAt: reply.retryAt, db: db, now: time)
+                }
+                settled.append(reply.ticket.delivery.subscriberId)
+            case .fail(let ticket, let reason):
+                if owns(ticket) { try SQLiteStore.fail(ticket.delivery, reason: reason, db: db, now: time) }
+                settled.append(ticket.delivery.subscriberId)
+            case .release(let ticket):
+                if owns(ticket) { try SQLiteStore.release(ticket.delivery, db: db, now: time) }
+                settled.append(ticket.delivery.subscriberId)
+            case .skip(let delivery, let reason):
+                try SQLiteStore.skip(delivery, reason: reason, db: db, now: time)
+            }
+        }
+    }
+}
+
+/// The ledger could not be written.
+public struct LedgerError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
