@@ -61,7 +61,11 @@ let package = Package(
         // `swift run -c release digest-bench`: figures next to the tools an editor would otherwise use.
         .executableTarget(
             name: "digest-bench",
-            dependencies: ["DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore"]
+            dependencies: [
+                "DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
@@ -72,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DigestMailTests",
-            dependencies: ["DigestMail", "DigestTestSupport"],
+            dependencies: ["DigestMail", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden", "Fixtures"]
         ),
         .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),

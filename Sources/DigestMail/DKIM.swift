@@ -152,7 +152,17 @@ public struct DKIMSigner: Sendable {
     /// `headers` (name and folded value, in order) and `body` (everything after the blank line).
     public func signatures(headers: [(name: String, value: String)], body: [UInt8], timestamp: Int) throws -> [UInt8] {
         guard !keys.isEmpty else { return [] }
-        let bodyHash = Base64.encode(Array(SHA256.hash(data: DKIMCanonical.relaxedBody(body))))
+        return try signatures(
+            headers: headers, bodyHash: Array(SHA256.hash(data: DKIMCanonical.relaxedBody(body))), timestamp: timestamp)
+    }
+
+    /// The same, for a body whose relaxed-canonical SHA-256 the caller computed (the message builder
+    /// hashes each edition's fixed lines canonicalised once, and only a reader's own lines per message).
+    func signatures(headers: [(name: String, value: String)], bodyHash digest: [UInt8], timestamp: Int) throws
+        -> [UInt8]
+    {
+        guard !keys.isEmpty else { return [] }
+        let bodyHash = Base64.encode(digest)
         let present = Set(headers.map { $0.name.lowercased() })
         // Sign only headers the message has, plus the over-signed From.
         var names = Self.signedHeaders.dropLast().filter { present.contains($0) }
@@ -181,7 +191,8 @@ enum DKIMCanonical {
     /// and no whitespace at either end of the value. No CRLF.
     static func relaxedHeader(name: String, value: String) -> [UInt8] {
         // The name in lower case, without the whitespace some writers leave before the colon.
-        var output = Array(name.lowercased().trimmingCharacters(in: .whitespaces).utf8) + [0x3A]
+        var output = canonicalName(name)
+        output.append(0x3A)
         let valueStart = output.count
         var pendingSpace = false
         for byte in value.utf8 where byte != 0x0D && byte != 0x0A {
@@ -202,10 +213,10 @@ enum DKIMCanonical {
     static func relaxedHeaders(_ names: [String], from headers: [(name: String, value: String)]) -> [UInt8] {
         var used: [String: Int] = [:]
         var output: [UInt8] = []
+        let lowered = headers.map { canonicalName($0.name) }
         for name in names {
-            let instances = headers.indices.filter {
-                headers[$0].name.lowercased().trimmingCharacters(in: .whitespaces) == name
-            }
+            let wanted = Array(name.utf8)
+            let instances = lowered.indices.filter { lowered[$0] == wanted }
             let count = used[name, default: 0]
             guard count < instances.count else { continue }
             let header = headers[instances[instances.count - 1 - count]]
@@ -215,9 +226,74 @@ enum DKIMCanonical {
         return output
     }
 
+    /// A header name in ASCII lower case, without surrounding spaces or tabs.
+    static func canonicalName(_ name: String) -> [UInt8] {
+        var bytes = Array(name.utf8)
+        while let last = bytes.last, isWSP(last) { bytes.removeLast() }
+        while let first = bytes.first, isWSP(first) { bytes.removeFirst() }
+        for index in bytes.indices where bytes[index] >= 0x41 && bytes[index] <= 0x5A { bytes[index] += 0x20 }
+        return bytes
+    }
+
+    /// Whether relaxed canonicalisation would leave `body` as it is: no tab, no run of spaces, no space
+    /// at a line's end, ending in exactly one CRLF. digest's quoted-printable bodies always are, so the
+    /// hash can be taken of the bytes themselves.
+    static func isRelaxedAlready(_ body: [UInt8]) -> Bool {
+        body.withUnsafeBufferPointer { bytes in
+            let count = bytes.count
+            if count == 0 { return true }
+            guard count >= 3, bytes[count - 2] == 0x0D, bytes[count - 1] == 0x0A else { return false }
+            if count >= 4 && bytes[count - 4] == 0x0D && bytes[count - 3] == 0x0A { return false }
+            var previousSpace = false
+            for byte in bytes {
+                if byte == 0x20 {
+                    if previousSpace { return false }
+                    previousSpace = true
+                } else {
+                    if byte == 0x09 || (byte == 0x0D && previousSpace) { return false }
+                    previousSpace = false
+                }
+            }
+            return true
+        }
+    }
+
     /// The body with trailing whitespace removed from lines, whitespace runs as one space, and empty
     /// lines at the end removed; an empty body stays empty, else it ends with one CRLF.
     static func relaxedBody(_ body: [UInt8]) -> [UInt8] {
+        isRelaxedAlready(body) ? body : relaxedBodyByLine(body)
+    }
+
+    /// Complete lines (each ending in CRLF) canonicalised one by one, empty lines kept: a piece of a
+    /// body whose end is elsewhere. A message's body hash is the hash of its pieces so canonicalised,
+    /// as long as its last line is not empty.
+    static func relaxedLines(_ lines: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(lines.count)
+        var pendingSpace = false
+        var index = 0
+        while index < lines.count {
+            let byte = lines[index]
+            if byte == 0x0D, index + 1 < lines.count, lines[index + 1] == 0x0A {
+                output += [0x0D, 0x0A]
+                index += 2
+                pendingSpace = false
+                continue
+            }
+            if isWSP(byte) {
+                pendingSpace = true
+            } else {
+                if pendingSpace { output.append(0x20) }
+                pendingSpace = false
+                output.append(byte)
+            }
+            index += 1
+        }
+        return output
+    }
+
+    /// Relaxed body canonicalisation, line by line.
+    static func relaxedBodyByLine(_ body: [UInt8]) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(body.count)
         var line: [UInt8] = []

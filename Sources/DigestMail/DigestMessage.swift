@@ -1,3 +1,4 @@
+import Crypto
 import DigestCore
 import Foundation
 
@@ -51,6 +52,20 @@ public struct DigestMessageBuilder: Sendable {
     let boundary: String
     let unsubscribe: UnsubscribeSigner?
     let signer: DKIMSigner?
+    /// What is the same in every reader's message, encoded once.
+    let fixed: FixedParts
+
+    struct FixedParts: Sendable {
+        var from: String
+        var subject: String
+        var listID: String
+        var replyTo: String?
+        var feedbackID: String?
+        var contentType: String
+        var textPartStart: [UInt8]
+        var htmlPartStart: [UInt8]
+        var end: [UInt8]
+    }
 
     /// `rendered` comes from `EditionRenderer.renderForReaders` when messages are personal (with an
     /// unsubscribe signer), or from `render` for one generic copy (the archive's `.eml`).
@@ -66,6 +81,24 @@ public struct DigestMessageBuilder: Sendable {
         self.boundary = identity.boundary()
         self.unsubscribe = unsubscribe
         self.signer = signer
+        let boundary = self.boundary
+        fixed = FixedParts(
+            from: HeaderEncoding.mailbox(
+                name: publication.sender.name, address: publication.sender.address.description, nameLength: 6),
+            subject: HeaderEncoding.unstructured(rendered.subject, nameLength: 9),
+            listID: HeaderEncoding.mailbox(name: publication.name, address: publication.listID, nameLength: 9),
+            replyTo: publication.replyTo?.description,
+            feedbackID: publication.feedbackID.map { HeaderEncoding.unstructured($0, nameLength: 13) },
+            contentType: "multipart/alternative;\r\n boundary=\"\(boundary)\"",
+            textPartStart: Array(
+                "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                    .utf8),
+            // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the part's own last
+            // line break needs one more.
+            htmlPartStart: Array(
+                "\r\n--\(boundary)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                    .utf8),
+            end: Array("\r\n--\(boundary)--\r\n".utf8))
     }
 
     /// The message for `reader`, dated `date`.
@@ -76,26 +109,33 @@ public struct DigestMessageBuilder: Sendable {
 
         var body: [UInt8] = []
         body.reserveCapacity(64 * 1024)
-        body += Array(
-            "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                .utf8)
-        text.write(token: token, name: name, into: &body)
-        // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the part's own last
-        // line break needs one more.
-        body += Array(
-            "\r\n--\(boundary)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                .utf8)
-        html.write(token: token, name: HTMLEscape.text(name), into: &body)
-        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        // DKIM's body hash is taken as the body is written: the fixed lines' canonical forms were made once.
+        var hasher: SHA256? = signer.map { $0.keys.isEmpty } == false ? SHA256() : nil
+        body += fixed.textPartStart
+        hasher?.update(data: DKIMCanonical.relaxedLines(fixed.textPartStart))
+        text.write(token: token, name: name, into: &body, hashing: &hasher)
+        body += fixed.htmlPartStart
+        hasher?.update(data: DKIMCanonical.relaxedLines(fixed.htmlPartStart))
+        html.write(token: token, name: HTMLEscape.text(name), into: &body, hashing: &hasher)
+        body += fixed.end
+        hasher?.update(data: DKIMCanonical.relaxedLines(fixed.end))
 
         let headers = headers(for: reader, token: token, messageID: messageID, date: date)
         var data: [UInt8] = []
         data.reserveCapacity(body.count + 2048)
         if let signer {
-            data += try signer.signatures(headers: headers, body: body, timestamp: Int(date.timeIntervalSince1970))
+            let timestamp = Int(date.timeIntervalSince1970)
+            if let digest = hasher?.finalize() {
+                data += try signer.signatures(headers: headers, bodyHash: Array(digest), timestamp: timestamp)
+            } else {
+                data += try signer.signatures(headers: headers, body: body, timestamp: timestamp)
+            }
         }
         for (name, value) in headers {
-            data += Array("\(name): \(value)\r\n".utf8)
+            data += name.utf8
+            data += [0x3A, 0x20]
+            data += value.utf8
+            data += [0x0D, 0x0A]
         }
         data += [0x0D, 0x0A]
         data += body
@@ -105,26 +145,23 @@ public struct DigestMessageBuilder: Sendable {
     }
 
     func headers(for reader: Reader, token: String, messageID: String, date: Date) -> [(name: String, value: String)] {
-        var headers: [(name: String, value: String)] = [
-            (
-                "From",
-                HeaderEncoding.mailbox(
-                    name: publication.sender.name, address: publication.sender.address.description, nameLength: 6)
-            ),
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(14)
+        headers += [
+            ("From", fixed.from),
             (
                 "To",
                 HeaderEncoding.mailbox(
                     name: reader.mailbox.name, address: reader.mailbox.address.description, nameLength: 4)
             ),
-            ("Subject", HeaderEncoding.unstructured(subject, nameLength: 9)),
+            ("Subject", fixed.subject),
             ("Date", MailDate.format(date, timeZone: publication.timeZone)),
             ("Message-ID", "<\(messageID)>"),
         ]
-        if let replyTo = publication.replyTo {
-            headers.append(("Reply-To", replyTo.description))
+        if let replyTo = fixed.replyTo {
+            headers.append(("Reply-To", replyTo))
         }
-        headers.append(
-            ("List-Id", HeaderEncoding.mailbox(name: publication.name, address: publication.listID, nameLength: 9)))
+        headers.append(("List-Id", fixed.listID))
         let mailto =
             "<mailto:\(publication.unsubscribeMailbox)?subject=unsubscribe\(token.isEmpty ? "" : "%20" + token)>"
         if unsubscribe != nil {
@@ -139,12 +176,12 @@ public struct DigestMessageBuilder: Sendable {
                     HeaderEncoding.fold(words: ["<\(publication.unsubscribeURL)>,", mailto], firstLineUsed: 18)
                 ))
         }
-        if let feedbackID = publication.feedbackID {
-            headers.append(("Feedback-ID", HeaderEncoding.unstructured(feedbackID, nameLength: 13)))
+        if let feedbackID = fixed.feedbackID {
+            headers.append(("Feedback-ID", feedbackID))
         }
         headers += [
             ("MIME-Version", "1.0"),
-            ("Content-Type", "multipart/alternative;\r\n boundary=\"\(boundary)\""),
+            ("Content-Type", fixed.contentType),
         ]
         return headers
     }

@@ -23,7 +23,16 @@ public struct RandomMessageIdentity: MessageIdentity {
 
     static func randomHex() -> String {
         var generator = SystemRandomNumberGenerator()
-        return String(format: "%016llx%016llx", generator.next() as UInt64, generator.next() as UInt64)
+        let digits = Array("0123456789abcdef".utf8)
+        var output = [UInt8](repeating: 0, count: 32)
+        for half in 0..<2 {
+            var value: UInt64 = generator.next()
+            for index in stride(from: half * 16 + 15, through: half * 16, by: -1) {
+                output[index] = digits[Int(value & 15)]
+                value >>= 4
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
     }
 }
 
@@ -60,14 +69,26 @@ public enum MailDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     public static func format(_ date: Date, timeZone: TimeZone) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = timeZone
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
-        let offset = timeZone.secondsFromGMT(for: date) / 60
-        let sign = offset < 0 ? "-" : "+"
-        return String(
-            format: "%@, %02d %@ %04d %02d:%02d:%02d %@%02d%02d", days[(c.weekday ?? 1) - 1], c.day ?? 1,
-            months[(c.month ?? 1) - 1], c.year ?? 1970, c.hour ?? 0, c.minute ?? 0, c.second ?? 0, sign,
-            abs(offset) / 60, abs(offset) % 60)
+        let offset = timeZone.secondsFromGMT(for: date)
+        let local = Int(date.timeIntervalSince1970.rounded(.down)) + offset
+        let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
+        let secondOfDay = local - days * 86_400
+        // Days since 1970-01-01 to a Gregorian date (Howard Hinnant's civil_from_days).
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday (4).
+        let minutes = abs(offset) / 60
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
+        let zone = (offset < 0 ? "-" : "+") + two(minutes / 60) + two(minutes % 60)
+        let yearText = String(repeating: "0", count: max(0, 4 - String(year).count)) + String(year)
+        return "\(Self.days[weekday]), \(two(day)) \(months[month - 1]) \(yearText) "
+            + "\(two(secondOfDay / 3_600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)) \(zone)"
     }
 }

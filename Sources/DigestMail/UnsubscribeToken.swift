@@ -46,9 +46,7 @@ public struct UnsubscribeSigner: Sendable {
 /// Base64 with the URL alphabet and no padding (RFC 4648 §5).
 public enum Base64URL {
     public static func encode(_ bytes: [UInt8]) -> String {
-        var text = Base64.encode(bytes)
-        while text.hasSuffix("=") { text.removeLast() }
-        return String(text.map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 })
+        String(decoding: Base64.encode(bytes, alphabet: Base64.urlAlphabet, padding: false), as: UTF8.self)
     }
 
     public static func decode(_ text: String) -> [UInt8]? {

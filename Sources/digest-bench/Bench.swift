@@ -1,157 +1,217 @@
-import DigestFeeds
 import Foundation
 
 /// `swift run -c release digest-bench`: performance figures measured side by side with the tools an
 /// editor would otherwise use, in the same run. Never part of the test command.
+///
+///     digest-bench                       every case, full size
+///     digest-bench --quick               every case, small sizes and 3 rounds (a smoke run)
+///     digest-bench --cases=build,sign    some cases: build, sign, send, scale, gather
+///     --runs=N --readers=N --messages=N --scale=N --items=N   sizes and rounds
 @main
 struct Bench {
-    static func main() throws {
-        let arguments = CommandLine.arguments.dropFirst()
-        let runs = Int(arguments.first { $0.hasPrefix("--runs=") }?.dropFirst(7) ?? "") ?? 5
-        let items = Int(arguments.first { $0.hasPrefix("--items=") }?.dropFirst(8) ?? "") ?? 5_000
-        let messages = Int(arguments.first { $0.hasPrefix("--messages=") }?.dropFirst(11) ?? "") ?? 20_000
-        print("digest-bench: \(runs) runs per case, medians")
-        print("")
-        if !arguments.contains("--skip-send") {
-            // First, so that the process's peak memory is the send's.
-            try SendCase.run(count: messages, connections: [1, 4, 8])
-            print("")
-        }
-        try feedCase(items: items, runs: runs)
-    }
+    struct Options {
+        var runs = 5
+        var readers = 20_000
+        var signed = 2_000
+        var messages = 20_000
+        var scale = 1_000_000
+        var items = 5_000
+        var cases: Set<String> = ["build", "sign", "send", "scale", "gather"]
 
-    /// Parses a generated feed of `items` items with digest and with Python's feedparser.
-    static func feedCase(items: Int, runs: Int) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("digest-bench-\(getpid())")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let file = folder.appendingPathComponent("feed.xml")
-        let data = Data(generatedFeed(items: items).utf8)
-        try data.write(to: file)
-
-        // Interleaved rounds: digest parses, then feedparser (kept running in one Python process) parses
-        // the same file; each round's ratio is taken, so that the machine's changing load weighs on both
-        // sides of every ratio alike.
-        try run(
-            "/bin/sh",
-            ["-c", "python3 -c 'import feedparser' 2>/dev/null || python3 -m pip install --quiet feedparser"])
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = [
-            "python3", "-c",
-            """
-            import feedparser, sys, time
-            data = open(sys.argv[1], 'rb').read()
-            for line in sys.stdin:
-                t = time.perf_counter(); feed = feedparser.parse(data); elapsed = time.perf_counter() - t
-                print(len(feed.entries) / elapsed, flush=True)
-            """,
-            file.path,
-        ]
-        let toPython = Pipe()
-        let fromPython = Pipe()
-        python.standardInput = toPython
-        python.standardOutput = fromPython
-        try python.run()
-        var ours: [Double] = []
-        var theirs: [Double] = []
-        var ratios: [Double] = []
-        var count = 0
-        for _ in 0..<runs {
-            let started = DispatchTime.now().uptimeNanoseconds
-            let feed = try FeedParser.parse(data, url: "https://bench.example/feed.xml")
-            let rate = Double(feed.items.count) / (Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
-            count = feed.items.count
-            toPython.fileHandleForWriting.write(Data("go\n".utf8))
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = fromPython.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line += chunk
+        init(_ arguments: [String]) throws {
+            func value(_ name: String) -> Int? {
+                arguments.first { $0.hasPrefix("--\(name)=") }.flatMap { Int($0.dropFirst(name.count + 3)) }
             }
-            guard
-                let baseline = Double(
-                    String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
-            else { throw BenchError(message: "feedparser printed '\(String(decoding: line, as: UTF8.self))'") }
-            ours.append(rate)
-            theirs.append(baseline)
-            ratios.append(rate / baseline)
+            if arguments.contains("--quick") {
+                runs = 3
+                readers = 2_000
+                signed = 300
+                messages = 2_000
+                scale = 50_000
+                items = 1_000
+            }
+            runs = value("runs") ?? runs
+            readers = value("readers") ?? readers
+            signed = value("signed") ?? signed
+            messages = value("messages") ?? messages
+            scale = value("scale") ?? scale
+            items = value("items") ?? items
+            if let list = arguments.first(where: { $0.hasPrefix("--cases=") }) {
+                cases = Set(list.dropFirst(8).split(separator: ",").map(String.init))
+            }
+            if arguments.contains("--skip-send") { cases.remove("send") }
+            let unknown = cases.subtracting(["build", "sign", "send", "scale", "gather"])
+            guard unknown.isEmpty else {
+                throw BenchError(
+                    message:
+                        "unknown case \(unknown.sorted().joined(separator: ", ")); the cases are build, sign, send, scale, gather"
+                )
+            }
         }
-        try? toPython.fileHandleForWriting.close()
-        python.waitUntilExit()
-        print(
-            "case                            figure          median    baseline (same run)     ratio (median of rounds)"
-        )
-        print(
-            String(
-                format:
-                    "parse %d-item feed (%.1f MB)  items/s    %10.0f    feedparser %10.0f   %6.1f× (rounds %.1f–%.1f)",
-                count,
-                Double(data.count) / 1e6, median(ours), median(theirs), median(ratios), ratios.min() ?? 0,
-                ratios.max() ?? 0))
-        print("target: at least 20× feedparser")
     }
 
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted[sorted.count / 2]
+    static func main() throws {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let store = arguments.first(where: { $0.hasPrefix("--scale-child=") }) {
+            try ScaleCase.child(storePath: String(store.dropFirst(14)))
+            return
+        }
+        let options = try Options(arguments)
+        print("digest-bench: medians of \(options.runs) rounds; each baseline is measured in the same run, interleaved")
+        let table = Table()
+        if options.cases.contains("build") { try MessageCases.build(options, table) }
+        if options.cases.contains("sign") { try MessageCases.sign(options, table) }
+        if options.cases.contains("send") { try SendCase.run(options, table) }
+        if options.cases.contains("scale") { try ScaleCase.run(options, table) }
+        if options.cases.contains("gather") { try FeedCase.run(options, table) }
+        print("")
+        table.print()
     }
 
     struct BenchError: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
     }
+}
 
-    /// Starts a program in the background.
-    static func start(_ executable: String, _ arguments: [String]) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+/// The summary table every case adds rows to.
+final class Table {
+    struct Row {
+        var name: String
+        var figure: String
+        var ours: String
+        var baseline: String
+        var ratio: String
+        var target: String
+        var met: Bool?
+    }
+    var rows: [Row] = []
+
+    func add(_ name: String, figure: String, ours: String, baseline: String, ratio: String, target: String, met: Bool?)
+    {
+        rows.append(
+            Row(name: name, figure: figure, ours: ours, baseline: baseline, ratio: ratio, target: target, met: met))
     }
 
-    @discardableResult
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
+    func print() {
+        let header = Row(
+            name: "case", figure: "figure", ours: "digest (median)", baseline: "baseline (same run)", ratio: "ratio",
+            target: "target", met: nil)
+        let all = [header] + rows
+        func width(_ key: KeyPath<Row, String>) -> Int { all.map { $0[keyPath: key].count }.max() ?? 0 }
+        let widths = [
+            width(\.name), width(\.figure), width(\.ours), width(\.baseline), width(\.ratio), width(\.target),
+        ]
+        for (index, row) in all.enumerated() {
+            let cells = [row.name, row.figure, row.ours, row.baseline, row.ratio, row.target]
+            var line = zip(cells, widths).map { $0.0.padding(toLength: $0.1, withPad: " ", startingAt: 0) }.joined(
+                separator: "  ")
+            if index > 0 { line += row.met.map { $0 ? "  met" : "  NOT MET" } ?? "" }
+            Swift.print(line)
+            if index == 0 { Swift.print(String(repeating: "-", count: line.count + 9)) }
+        }
+    }
+}
+
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func format(_ value: Double) -> String {
+    if value >= 100 { return String(format: "%.0f", value) }
+    if value >= 10 { return String(format: "%.1f", value) }
+    return String(format: "%.2f", value)
+}
+
+/// Seconds since an arbitrary start, from the monotonic clock.
+func seconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// Installs Python packages the baselines need when they are missing.
+func ensurePython(_ modules: [String: String]) throws {
+    for (module, package) in modules.sorted(by: { $0.key < $1.key }) {
+        try runProgram(
+            "/bin/sh",
+            [
+                "-c",
+                "python3 -c 'import \(module)' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check \(package) || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \(package)",
+            ])
+    }
+}
+
+/// A Python process kept running for a baseline: each `round()` asks it for one measurement (it prints
+/// one number per line it reads), so the rounds can interleave with digest's.
+final class PythonWorker {
+    let process = Process()
+    let input = Pipe()
+    let output = Pipe()
+    var pending = Data()
+
+    init(script: String, arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script] + arguments
+        process.standardInput = input
+        process.standardOutput = output
         try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    }
+
+    func round(_ request: String = "go") throws -> Double {
+        input.fileHandleForWriting.write(Data("\(request)\n".utf8))
+        while !pending.contains(UInt8(ascii: "\n")) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            pending += chunk
+        }
+        guard let newline = pending.firstIndex(of: UInt8(ascii: "\n")) else {
+            throw Bench.BenchError(message: "the Python baseline stopped")
+        }
+        let line = String(decoding: pending[..<newline], as: UTF8.self)
+        pending = Data(pending[(newline + 1)...])
+        guard let value = Double(line.trimmingCharacters(in: .whitespaces)) else {
+            throw Bench.BenchError(message: "the Python baseline printed '\(line)'")
+        }
+        return value
+    }
+
+    func close() {
+        try? input.fileHandleForWriting.close()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchError(message: "\(executable) \(arguments.first ?? "") failed")
-        }
-        return String(decoding: output, as: UTF8.self)
     }
+}
 
-    /// A WordPress-like RSS feed: HTML descriptions with entities, categories, authors, thumbnails.
-    static func generatedFeed(items: Int) -> String {
-        var text = """
-            <?xml version="1.0" encoding="UTF-8"?>
-            <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:media="http://search.yahoo.com/mrss/">
-            <channel><title>Bench</title><link>https://bench.example/</link><description>Bench</description>
+/// Starts a program in the background.
+func start(_ executable: String, _ arguments: [String]) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    return process
+}
 
-            """
-        let paragraph =
-            "<p>Pro-Assad forces, backed by Russian airstrikes, are trying again &#8212; &ldquo;tightened the siege&rdquo; &amp; more. <a href=\"/x\">Read</a> <strong>now</strong>.</p>"
-        for index in 0..<items {
-            let day = 1 + index % 28
-            text += """
-                <item><title>Story \(index): Regime &amp; Russia Try Again</title>
-                <link>https://bench.example/2017/11/story-\(index)/</link><guid isPermaLink="false">https://bench.example/?p=\(index)</guid>
-                <pubDate>Sat, \(day) Nov 2017 09:30:00 +0000</pubDate><dc:creator><![CDATA[Scott Lucas]]></dc:creator>
-                <category><![CDATA[Syria]]></category><category><![CDATA[Russia]]></category>
-                <description><![CDATA[\(String(repeating: paragraph, count: 4))]]></description>
-                <content:encoded><![CDATA[\(String(repeating: paragraph, count: 6))]]></content:encoded>
-                <media:thumbnail url="https://bench.example/img/\(index).jpg"/></item>
-
-                """
-        }
-        return text + "</channel></rss>\n"
+@discardableResult
+func runProgram(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw Bench.BenchError(message: "\(executable) \(arguments.first ?? "") failed")
     }
+    return String(decoding: output, as: UTF8.self)
+}
+
+/// A scratch folder for one case, removed at the end.
+func scratchFolder(_ name: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("digest-bench-\(getpid())-\(name)")
+    try? FileManager.default.removeItem(at: folder)
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
 }

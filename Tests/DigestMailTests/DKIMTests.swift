@@ -1,3 +1,4 @@
+import Crypto
 import DigestCore
 @testable import DigestMail
 import DigestTestSupport
@@ -141,5 +142,43 @@ struct DKIMTests {
         let body = DKIMCanonical.relaxedBody(Array(" C \r\nD \t E\r\n\r\n\r\n".utf8))
         #expect(String(decoding: body, as: UTF8.self) == " C\r\nD E\r\n")
         #expect(DKIMCanonical.relaxedBody([]) == [])
+    }
+
+    @Test func bodiesTakenAsTheyAreAreExactlyWhatRelaxedCanonicalisationGives() {
+        var random = SeededGenerator(seed: 7)
+        let alphabet = Array("ab= \t\r\n".utf8)
+        var takenAsTheyAre = 0
+        for _ in 0..<20_000 {
+            let body = (0..<Int.random(in: 0...12, using: &random)).map { _ in
+                alphabet[Int.random(in: 0..<alphabet.count, using: &random)]
+            }
+            let lineByLine = DKIMCanonical.relaxedBodyByLine(body)
+            #expect(DKIMCanonical.relaxedBody(body) == lineByLine, "\(body)")
+            if DKIMCanonical.isRelaxedAlready(body) {
+                takenAsTheyAre += 1
+                #expect(lineByLine == body, "\(body) was taken as it is but canonicalises differently")
+            }
+        }
+        #expect(takenAsTheyAre > 100, "the fast path must be exercised")
+    }
+
+    @Test func bodyHashOfTheBuilderIsTheHashOfTheCanonicalBodyWhateverTheReadersName() throws {
+        let (publication, renderer, edition) = try Repository.sample()
+        let key = try DKIMKey.generate(.ed25519SHA256, selector: "s", domain: publication.domain)
+        let builder = DigestMessageBuilder(
+            publication: publication, rendered: try renderer.renderForReaders(edition),
+            identity: SequentialMessageIdentity(),
+            unsubscribe: UnsubscribeSigner(secret: Array("k".utf8), listID: publication.listID),
+            signer: DKIMSigner(keys: [key]))
+        for name in ["", "Ana", "A  B\t C ", "  ", "Ünïcødé  名前  "] {
+            let message = try builder.message(
+                to: Reader(address: EmailAddress("r@example.org")!, name: name), date: Date())
+            let text = String(decoding: message.data, as: UTF8.self)
+            let split = try #require(text.range(of: "\r\n\r\n"))
+            let body = Array(text[split.upperBound...].utf8)
+            let expected = Base64.encode(Array(SHA256.hash(data: DKIMCanonical.relaxedBodyByLine(body))))
+            let header = text[..<split.lowerBound].replacingOccurrences(of: "\r\n ", with: "")
+            #expect(header.contains("bh=\(expected);"), "name '\(name)'")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import DigestMail
 import Foundation
+import DigestTestSupport
 import Testing
 
 /// Decodes RFC 2047 B-encoded words the way a mail reader does (whitespace between words dropped).
@@ -94,6 +95,27 @@ struct HeaderEncodingTests {
         #expect(MailDate.format(date, timeZone: beirut) == "Sat, 18 Nov 2017 11:30:00 +0200")
         let newYork = try #require(TimeZone(identifier: "America/New_York"))
         #expect(MailDate.format(date, timeZone: newYork) == "Sat, 18 Nov 2017 04:30:00 -0500")
+    }
+
+    @Test func datesMatchTheCalendarsAcrossCenturiesZonesAndTheirChanges() throws {
+        var random = SeededGenerator(seed: 11)
+        let zones = try [
+            "UTC", "Asia/Beirut", "America/New_York", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns",
+        ]
+        .map { try #require(TimeZone(identifier: $0)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.calendar = Calendar(identifier: .gregorian)
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss xx"
+        for _ in 0..<1_000 {
+            // 1901 to 2100, whole seconds.
+            let date = Date(
+                timeIntervalSince1970: Double(Int64.random(in: -2_147_483_648...4_102_444_800, using: &random)))
+            for zone in zones {
+                formatter.timeZone = zone
+                #expect(MailDate.format(date, timeZone: zone) == formatter.string(from: date))
+            }
+        }
     }
 
     @Test func base64MatchesFoundation() {
