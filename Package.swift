@@ -63,6 +63,7 @@ let package = Package(
             name: "digest-bench",
             dependencies: [
                 "DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
