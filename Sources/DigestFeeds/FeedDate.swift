@@ -34,7 +34,63 @@ public enum FeedDate {
         if let first = text.first, first.isNumber, text.count >= 10, text.dropFirst(4).first == "-" {
             return iso(text)
         }
-        return rfc822(text)
+        return rfc822Common(text) ?? rfc822(text)
+    }
+
+    /// The layout nearly every feed uses, `Sat, 18 Nov 2017 09:30:00 +0000` (or `GMT`), read byte by
+    /// byte; nil for anything else, which `rfc822` then reads word by word.
+    static func rfc822Common(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        var index = 0
+        func number(_ digits: Int) -> Int? {
+            guard index + digits <= bytes.count else { return nil }
+            var value = 0
+            for offset in 0..<digits {
+                let byte = bytes[index + offset]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            index += digits
+            return value
+        }
+        func expect(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+        // "Sat, " – any three letters; the weekday says nothing the date does not.
+        if bytes.count > 5, bytes[3] == 0x2C, bytes[4] == 0x20 { index = 5 }
+        let twoDigitDay = index + 1 < bytes.count && bytes[index + 1] != 0x20
+        guard let day = number(twoDigitDay ? 2 : 1), expect(0x20), index + 4 <= bytes.count else { return nil }
+        let name = String(decoding: bytes[index..<index + 3], as: UTF8.self).lowercased()
+        guard let month = months[name] else { return nil }
+        index += 3
+        guard expect(0x20), let year = number(4), expect(0x20), let hour = number(2), expect(0x3A),
+            let minute = number(2)
+        else { return nil }
+        var second = 0
+        if expect(0x3A) {
+            guard let value = number(2) else { return nil }
+            second = value
+        }
+        guard expect(0x20) else { return nil }
+        var offset: Int
+        let zone = bytes[index...]
+        if zone.elementsEqual("GMT".utf8) || zone.elementsEqual("UTC".utf8) || zone.elementsEqual("Z".utf8) {
+            offset = 0
+        } else if zone.count == 5, zone.first == 0x2B || zone.first == 0x2D {
+            let sign = zone.first == 0x2D ? -1 : 1
+            index += 1
+            guard let value = number(4) else { return nil }
+            offset = sign * (value / 100 * 60 + value % 100)
+        } else {
+            return nil
+        }
+        guard EditionDate(year: year, month: month, day: day) != nil, hour < 24, minute < 60, second < 61 else {
+            return nil
+        }
+        let seconds = daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+        return Date(timeIntervalSince1970: TimeInterval(seconds - offset * 60))
     }
 
     /// `2017-11-18T09:30:00Z`, with or without seconds, fraction or `T`; a missing zone is UTC.

@@ -108,6 +108,7 @@ public enum FeedParser {
         let trimmed = link.trimmedASCII
         let lower = trimmed.prefix(8).lowercased()
         if lower.hasPrefix("https://") || lower.hasPrefix("http://") { return trimmed }
+        if let joined = HTMLCleaner.rootRelative(trimmed, base: base) { return joined }
         return URL(string: trimmed, relativeTo: URL(string: base))?.absoluteURL.absoluteString ?? trimmed
     }
 
@@ -133,12 +134,12 @@ public enum FeedParser {
                 ?? "", base: base)
         let guid = item.text(of: "guid") ?? item.attribute("about", Namespace.rdf) ?? link
         let title = item.text(of: "title") ?? item.text(of: "title", Namespace.rss1) ?? ""
-        let body =
-            item.text(of: "encoded", Namespace.content) ?? item.text(of: "description")
-            ?? item.text(of: "description", Namespace.rss1) ?? item.text(of: "summary", Namespace.itunes) ?? ""
-        // A short description reads better as a summary than the whole article body.
-        let description = item.text(of: "description") ?? item.text(of: "summary", Namespace.itunes) ?? body
-        let cleaned = HTMLCleaner.clean(description.isEmpty ? body : description, base: link.isEmpty ? base : link)
+        // A short description reads better as a summary than the whole article body, which is read only
+        // when there is no description.
+        let description =
+            item.text(of: "description") ?? item.text(of: "summary", Namespace.itunes)
+            ?? item.text(of: "encoded", Namespace.content) ?? item.text(of: "description", Namespace.rss1) ?? ""
+        let cleaned = HTMLCleaner.clean(description, base: link.isEmpty ? base : link)
         let date =
             item.text(of: "pubDate") ?? item.text(of: "date", Namespace.dc)
             ?? item.text(of: "published", Namespace.atom)

@@ -133,12 +133,63 @@ public enum HTMLCleaner {
         {
             return trimmed
         }
-        // Only a relative link costs a URL parse of the base.
+        if let base, let joined = rootRelative(trimmed, base: base) { return joined }
+        // Other relative links cost a URL parse of the base.
         guard let url = URL(string: trimmed, relativeTo: base.flatMap(URL.init(string:)))?.absoluteURL,
             let scheme = url.scheme?.lowercased(),
             ["http", "https", "mailto"].contains(scheme)
         else { return nil }
         return url.absoluteString
+    }
+
+    /// A root-relative path (`/2017/11/story/`) joined to an http(s) base's origin, when that is all
+    /// resolving it takes: no dot segments, nothing that needs escaping. Nil sends the caller to URL.
+    static func rootRelative(_ path: String, base: String) -> String? {
+        let bytes = path.utf8
+        guard bytes.first == 0x2F, bytes.dropFirst().first != 0x2F else { return nil }
+        var previousSlash = false
+        var dotsAfterSlash = 0
+        var inPath = true
+        for byte in bytes {
+            // Controls, space, quotes, backslash, percent escapes, non-ASCII and the like go the slow way.
+            if byte <= 0x20 || byte >= 0x7F || byte == 0x22 || byte == 0x5C || byte == 0x3C || byte == 0x3E
+                || byte == 0x7B || byte == 0x7D || byte == 0x7C || byte == 0x5E || byte == 0x60 || byte == 0x25
+            {
+                return nil
+            }
+            guard inPath else { continue }
+            if byte == 0x2E {
+                if previousSlash || dotsAfterSlash > 0 { dotsAfterSlash += 1 }
+            } else {
+                // "/./" and "/../" (or at the end, before ? or #) are dot segments.
+                if dotsAfterSlash > 0 && (byte == 0x2F || byte == 0x3F || byte == 0x23) { return nil }
+                dotsAfterSlash = 0
+            }
+            if byte == 0x3F || byte == 0x23 { inPath = false }
+            previousSlash = byte == 0x2F
+        }
+        if inPath && dotsAfterSlash > 0 { return nil }
+        let baseBytes = Array(base.utf8)
+        let schemeLength: Int
+        if baseBytes.starts(with: "https://".utf8) {
+            schemeLength = 8
+        } else if baseBytes.starts(with: "http://".utf8) {
+            schemeLength = 7
+        } else {
+            return nil
+        }
+        var end = schemeLength
+        while end < baseBytes.count, baseBytes[end] != 0x2F, baseBytes[end] != 0x3F, baseBytes[end] != 0x23 {
+            // An authority with user info, odd characters or upper case is left to URL.
+            let byte = baseBytes[end]
+            guard
+                (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D
+                    || byte == 0x3A
+            else { return nil }
+            end += 1
+        }
+        guard end > schemeLength else { return nil }
+        return String(decoding: baseBytes[..<end], as: UTF8.self) + path
     }
 
     /// Whitespace runs as one space, paragraphs (U+2029) separated by one blank line, line breaks

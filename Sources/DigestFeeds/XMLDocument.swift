@@ -118,9 +118,15 @@ struct XMLElement {
     var lowercasedName: String { name.lowercased() }
 
     func isNamed(_ local: String, _ namespace: String? = nil) -> Bool {
-        guard name == local else { return false }
+        // Compared as C strings: this runs for every child of every item, so no String is made.
+        guard let name = node.pointee.name, Self.equal(name, local) else { return false }
         guard let namespace else { return true }
-        return self.namespace == namespace
+        guard let href = node.pointee.ns?.pointee.href else { return false }
+        return Self.equal(href, namespace)
+    }
+
+    static func equal(_ pointer: UnsafePointer<xmlChar>, _ string: String) -> Bool {
+        string.withCString { xmlStrEqual(pointer, UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self)) != 0 }
     }
 
     var children: [XMLElement] {
@@ -134,11 +140,28 @@ struct XMLElement {
     }
 
     func child(_ local: String, _ namespace: String? = nil) -> XMLElement? {
-        children.first { $0.isNamed(local, namespace) }
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE {
+                let element = XMLElement(current)
+                if element.isNamed(local, namespace) { return element }
+            }
+            child = current.pointee.next
+        }
+        return nil
     }
 
     func all(_ local: String, _ namespace: String? = nil) -> [XMLElement] {
-        children.filter { $0.isNamed(local, namespace) }
+        var result: [XMLElement] = []
+        var child = node.pointee.children
+        while let current = child {
+            if current.pointee.type == XML_ELEMENT_NODE {
+                let element = XMLElement(current)
+                if element.isNamed(local, namespace) { result.append(element) }
+            }
+            child = current.pointee.next
+        }
+        return result
     }
 
     /// The text content, entities decoded, surrounding whitespace trimmed.

@@ -57,6 +57,11 @@ struct Bench {
             return
         }
         let options = try Options(arguments)
+        if let rounds = arguments.first(where: { $0.hasPrefix("--profile-gather=") }) {
+            // For a profiler: digest's side of the gather case alone, the given number of times.
+            try FeedCase.profile(items: options.items, rounds: Int(rounds.dropFirst(17)) ?? 10)
+            return
+        }
         print("digest-bench: medians of \(options.runs) rounds; each baseline is measured in the same run, interleaved")
         let table = Table()
         if options.cases.contains("build") { try MessageCases.build(options, table) }

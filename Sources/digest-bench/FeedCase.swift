@@ -41,6 +41,15 @@ enum FeedCase {
             met: ratio >= 20)
     }
 
+    static func profile(items: Int, rounds: Int) throws {
+        let data = Data(generatedFeed(items: items).utf8)
+        for _ in 0..<rounds {
+            let started = seconds()
+            let feed = try FeedParser.parse(data, url: "https://bench.example/feed.xml")
+            print("\(format(Double(feed.items.count) / (seconds() - started))) items/s")
+        }
+    }
+
     /// A WordPress-like RSS feed: HTML descriptions with entities, categories, authors, thumbnails.
     static func generatedFeed(items: Int) -> String {
         var text = """

@@ -133,6 +133,7 @@ enum ScaleCase {
         guard sender.currentProgress.sent == start.recipients else {
             throw Bench.BenchError(message: "sent \(sender.currentProgress.sent) of \(start.recipients)")
         }
-        try "\(try peakResidentKilobytes()) \(elapsed)".write(toFile: storePath + ".peak", atomically: true, encoding: .utf8)
+        try "\(try peakResidentKilobytes()) \(elapsed)".write(
+            toFile: storePath + ".peak", atomically: true, encoding: .utf8)
     }
 }

@@ -1,4 +1,5 @@
-import DigestFeeds
+@testable import DigestFeeds
+import DigestTestSupport
 import Foundation
 import Testing
 
@@ -30,5 +31,52 @@ struct FeedDateTests {
     ])
     func nonsenseIsNil(text: String) {
         #expect(FeedDate.parse(text) == nil)
+    }
+
+    @Test func commonLayoutIsReadTheSameByTheFastReaderAndTheGeneralOne() {
+        var random = SeededGenerator(seed: 3)
+        let weekdays = ["Sat, ", "Mon, ", ""]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let zones = ["+0000", "-0500", "+0530", "+1245", "-1100", "GMT", "UTC", "Z"]
+        var read = 0
+        for _ in 0..<3_000 {
+            let day = Int.random(in: 1...31, using: &random)
+            let dayText = Bool.random(using: &random) && day < 10 ? "0\(day)" : "\(day)"
+            let seconds =
+                Bool.random(using: &random) ? String(format: ":%02d", Int.random(in: 0...60, using: &random)) : ""
+            let text = String(
+                format: "%@%@ %@ %04d %02d:%02d%@ %@", weekdays.randomElement(using: &random) ?? "", dayText,
+                months.randomElement(using: &random) ?? "", Int.random(in: 1900...2100, using: &random),
+                Int.random(in: 0...24, using: &random), Int.random(in: 0...59, using: &random), seconds,
+                zones.randomElement(using: &random) ?? "")
+            let fast = FeedDate.rfc822Common(text)
+            #expect(fast == FeedDate.rfc822(text), "\(text)")
+            if fast != nil { read += 1 }
+        }
+        #expect(read > 2_000, "the fast reader must read the common layout")
+        #expect(FeedDate.rfc822Common("Sat, 18 Nov 2017 09:30:00 EST") == nil, "zone names go the general way")
+        #expect(FeedDate.parse("Sat, 18 Nov 2017 09:30:00 EST") == FeedDate.parse("Sat, 18 Nov 2017 14:30:00 +0000"))
+    }
+
+    @Test func rootRelativeLinksJoinAsURLResolutionDoes() {
+        let bases = [
+            "https://eaworldview.com/2017/11/story/", "http://example.org", "https://a.example:8443/x?y=1#z",
+            "https://User@host.example/", "ftp://example.org/",
+        ]
+        let paths = [
+            "/x", "/2017/11/a-b_c/", "/a.b/c", "/./x", "/../x", "/a/..", "/a/.", "/.well-known/x", "/x?q=a b",
+            "/x?q=../y", "/x#frag", "//other.example/x", "/x%20y", "/ü", "/a b", "/x?y=\"",
+        ]
+        var joined = 0
+        for base in bases {
+            for path in paths {
+                guard let fast = HTMLCleaner.rootRelative(path, base: base) else { continue }
+                joined += 1
+                #expect(
+                    fast == URL(string: path, relativeTo: URL(string: base))?.absoluteURL.absoluteString,
+                    "\(path) on \(base)")
+            }
+        }
+        #expect(joined >= 12)
     }
 }
