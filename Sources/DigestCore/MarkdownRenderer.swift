@@ -69,6 +69,7 @@ public enum HTMLEscape {
 
     /// Appends `bytes` with `&`, `<`, `>` (and, with `quotes`, `"` and `'`) as entities. Byte by byte,
     /// with no String per call: feed cleaning runs it for every text node of every description.
+    @inlinable
     public static func append<Bytes: Collection<UInt8>>(_ bytes: Bytes, to output: inout [UInt8], quotes: Bool) {
         for byte in bytes {
             switch byte {

@@ -43,10 +43,18 @@ enum FeedCase {
 
     static func profile(items: Int, rounds: Int) throws {
         let data = Data(generatedFeed(items: items).utf8)
+        func cpu() -> Double {
+            var time = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+            return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+        }
         for _ in 0..<rounds {
             let started = seconds()
+            let cpuStarted = cpu()
             let feed = try FeedParser.parse(data, url: "https://bench.example/feed.xml")
-            print("\(format(Double(feed.items.count) / (seconds() - started))) items/s")
+            print(
+                "\(format(Double(feed.items.count) / (seconds() - started))) items/s wall, \(format(Double(feed.items.count) / (cpu() - cpuStarted))) items per CPU second"
+            )
         }
     }
 
