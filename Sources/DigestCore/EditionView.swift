@@ -9,6 +9,11 @@ public struct EditionView: Sendable {
     public var language: String
     /// `rtl` when the subject is in a right-to-left script, else `ltr`.
     public var direction: String
+    /// `left` in a left-to-right edition, `right` in a right-to-left one: where lines start, for
+    /// `text-align`, borders and padding that must follow the direction.
+    public var startSide: String
+    /// The other side: `right`, or `left` in a right-to-left edition.
+    public var endSide: String
     public var subject: String
     public var preheader: String?
     /// "Saturday 18 November 2017 · No. 412".
@@ -167,9 +172,11 @@ extension EditionView {
             archiveURL: archive, archiveRef: archive.map(ref), unsubscribeURL: unsubscribeURL)
         let issueLine = edition.issueNumber.map { "No. \($0)" }
         let dateLine = [edition.date.longText, issueLine].compactMap { $0 }.joined(separator: " · ")
+        let direction = ScriptDirection.of(edition.subject)
         return EditionView(
             publicationName: styled(publication.name, TextMarks.bold), language: publication.language,
-            direction: ScriptDirection.of(edition.subject), subject: clean(edition.subject),
+            direction: direction, startSide: direction == "rtl" ? "right" : "left",
+            endSide: direction == "rtl" ? "left" : "right", subject: clean(edition.subject),
             preheader: nonEmpty(clean(edition.preheader)),
             dateLine: styled(dateLine, TextMarks.dim), issueLine: issueLine,
             hasNote: !markdown.blocks.isEmpty, note: note, sections: sections, footer: footer, readerName: readerName,

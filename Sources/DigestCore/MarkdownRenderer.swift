@@ -27,7 +27,8 @@ enum MarkdownRenderer {
             case .strong(let inner): "<strong>\(html(inner))</strong>"
             case .emphasis(let inner): "<em>\(html(inner))</em>"
             case .link(let inner, let url):
-                "<a href=\"\(HTMLEscape.attribute(url))\" style=\"\(linkStyle)\">\(html(inner))</a>"
+                // The class lets the templates' dark-mode rules recolour the link.
+                "<a class=\"digest-link\" href=\"\(HTMLEscape.attribute(url))\" style=\"\(linkStyle)\">\(html(inner))</a>"
             }
         }.joined()
     }
