@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(
             name: "DigestCoreTests",
             dependencies: ["DigestCore", "DigestTestSupport"],
-            exclude: ["Golden"]
+            exclude: ["Golden", "Fixtures"]
         ),
         .testTarget(
             name: "DigestMailTests",

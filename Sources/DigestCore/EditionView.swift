@@ -47,8 +47,8 @@ public struct ItemView: Sendable {
     public var ref: String
     public var summary: String?
     public var editorNote: String?
-    /// "Scott Lucas · 09:30": byline and time, or show, episode and duration.
-    public var meta: String
+    /// "By Scott Lucas · 09:30": byline and time, or show, episode and duration; absent when there is none.
+    public var meta: String?
     public var article: ArticleView?
     public var podcast: PodcastView?
     public var video: VideoView?
@@ -126,7 +126,7 @@ extension EditionView {
                 let title = clean(item.title)
                 var view = ItemView(
                     isLead: item.isLead, title: styled(title, TextMarks.bold), url: item.url, ref: ref(item.url),
-                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: "",
+                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: nil,
                     article: nil,
                     podcast: nil, video: nil)
                 var meta: [String] = []
@@ -155,7 +155,7 @@ extension EditionView {
                         duration: video.duration?.spoken,
                         thumbnail: video.thumbnail.map { ImageView(src: $0.url, alt: clean($0.alt)) })
                 }
-                view.meta = styled(meta.joined(separator: " · "), TextMarks.dim)
+                view.meta = meta.isEmpty ? nil : styled(meta.joined(separator: " · "), TextMarks.dim)
                 return view
             }
             let title = clean(section.title)
