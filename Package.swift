@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(
             name: "DigestFeedsTests",
             dependencies: ["DigestFeeds", "DigestTestSupport"],
-            exclude: ["Fixtures"]
+            exclude: ["Fixtures", "Golden"]
         ),
         .testTarget(
             name: "DigestIntegrationTests",

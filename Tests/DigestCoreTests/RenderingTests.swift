@@ -127,7 +127,8 @@ struct EditionShapeTests {
         #expect(rendered.html.contains("&#9654;&nbsp;Watch the video"))
         #expect(rendered.html.contains("alt=\"A map of Yemen with the front lines drawn in red\""))
         // An episode without an audio file is listened to on its page.
-        #expect(rendered.html.contains("href=\"https://example.org/2017/11/episode-page/\" style=\"display:inline-block"))
+        #expect(
+            rendered.html.contains("href=\"https://example.org/2017/11/episode-page/\" style=\"display:inline-block"))
     }
 
     @Test func arabicEditionReadsRightToLeftWithBordersOnTheRight() throws {
