@@ -9,6 +9,8 @@
 /slow               waits 10 s before answering
 /huge               a 50 MB body
 /hits               JSON: requests per path, and how many were answered 304
+HEAD /head/ok       200 with no body; every other HEAD is refused with 405, as many real servers do
+                    (link checks then fall back to GET)
 Prints "READY <port>" once listening.
 """
 import argparse
@@ -44,6 +46,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def do_HEAD(self):
+        with lock:
+            hits["HEAD " + self.path] = hits.get("HEAD " + self.path, 0) + 1
+        self.send_response(200 if self.path == "/head/ok" else 405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self):
         with lock:
