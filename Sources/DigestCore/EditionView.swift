@@ -132,14 +132,14 @@ extension EditionView {
                 var meta: [String] = []
                 switch item.content {
                 case .article(let article):
-                    if !article.author.isEmpty { meta.append("By " + clean(article.author)) }
+                    if !article.author.isEmpty { meta.append("By " + isolated(clean(article.author))) }
                     if let published = item.published { meta.append(timeFormatter.string(published)) }
                     view.article = ArticleView(
                         author: nonEmpty(clean(article.author)),
                         categories: nonEmpty(article.categories.map(clean).joined(separator: ", ")),
                         image: article.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
                 case .podcast(let episode):
-                    meta.append(clean(episode.show))
+                    meta.append(isolated(clean(episode.show)))
                     if let number = episode.episodeNumber { meta.append("Episode \(number)") }
                     if let duration = episode.duration { meta.append(duration.spoken) }
                     let listen = episode.audio?.url ?? item.url
@@ -183,6 +183,12 @@ extension EditionView {
             references: links.urls.enumerated().map { ReferenceView(number: $0.offset + 1, url: $0.element) },
             hasReferences: !links.urls.isEmpty)
     }
+}
+
+/// A right-to-left name between Unicode's first-strong isolate and its closing mark, so that it cannot
+/// pull its neighbours into its direction: "By سكوت لوكاس · 09:30" keeps the time after the name.
+func isolated(_ text: String) -> String {
+    ScriptDirection.of(text) == "rtl" ? "\u{2068}\(text)\u{2069}" : text
 }
 
 func nonEmpty(_ text: String) -> String? {

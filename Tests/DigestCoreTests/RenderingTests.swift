@@ -128,7 +128,7 @@ struct EditionShapeTests {
         #expect(rendered.html.contains("alt=\"A map of Yemen with the front lines drawn in red\""))
         // An episode without an audio file is listened to on its page.
         #expect(
-            rendered.html.contains("href=\"https://example.org/2017/11/episode-page/\" style=\"display:inline-block"))
+            rendered.html.contains("href=\"https://example.org/2017/11/episode-page/\" dir=\"auto\" style=\"display:inline"))
     }
 
     @Test func arabicEditionReadsRightToLeftWithBordersOnTheRight() throws {
