@@ -47,7 +47,7 @@ struct CheckCommand: AsyncParsableCommand {
             let seconds = Date().timeIntervalSince(started)
             let answering = results.filter { $0.outcome == .answers }.count
             Console.out(
-                "Links: \(answering) of \(results.count) answer (checked at once in \(String(format: "%.1f", seconds)) s)"
+                "Links: \(answering) of \(results.count) answer (checked at once in \(String(format: "%.2f", seconds)) s)"
             )
             checks = results
             let unresolved = results.filter { $0.outcome == .broken(LinkCheck.unresolvedHost) }.count

@@ -228,7 +228,7 @@ public enum EditionLinter {
                     Finding(
                         .warning, itemNames[check.url] ?? "note or footer",
                         "\(check.url) gave no clear answer: \(reason)",
-                        fix: "open it in a browser; a site that turns robots away may still work for readers"))
+                        fix: "open it in a browser: if it works there, the site was slow or turned a robot away"))
             }
         }
         return findings

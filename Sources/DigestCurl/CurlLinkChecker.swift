@@ -69,6 +69,8 @@ public struct CurlLinkChecker: Sendable {
         var active: Int32 = 0
         repeat {
             curl_multi_perform(multi, &active)
+            // Requests added in this round start at the next perform, without waiting in poll first.
+            var added = false
             var queued: Int32 = 0
             while let message = curl_multi_info_read(multi, &queued) {
                 guard message.pointee.msg == CURLMSG_DONE, let handle = message.pointee.easy_handle,
@@ -84,6 +86,7 @@ public struct CurlLinkChecker: Sendable {
                 if !probe.usesGET && !(answered && (200..<300).contains(status)) && Self.worthAGET(code) {
                     probe.usesGET = true
                     start(probe)
+                    added = true
                     continue
                 }
                 results[probe.index] = LinkCheck(
@@ -92,8 +95,10 @@ public struct CurlLinkChecker: Sendable {
                     seconds: Date().timeIntervalSince(probe.started))
                 curl_easy_cleanup(handle)
             }
+            let waitingBefore = waiting.count
             admit()
-            if active > 0 || !running.isEmpty {
+            added = added || waiting.count < waitingBefore
+            if !added && active > 0 {
                 curl_multi_poll(multi, nil, 0, 200, nil)
             }
         } while active > 0 || !running.isEmpty || !waiting.isEmpty

@@ -112,6 +112,9 @@ def main():
     args = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     Handler.fixtures = args.fixtures
+    # The default listen backlog of 5 makes the kernel drop the SYNs of a burst of connections (a link
+    # check opens 16 at once), which then wait a second for their retransmission.
+    ThreadingHTTPServer.request_queue_size = 64
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(f"READY {server.server_address[1]}", flush=True)
