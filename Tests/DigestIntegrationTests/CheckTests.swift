@@ -50,7 +50,8 @@ struct CheckTests {
         let results = CurlLinkChecker(timeout: 2).check(urls)
         let seconds = Date().timeIntervalSince(started)
         #expect(results.allSatisfy { $0.outcome == .doubtful("no answer within the time limit") })
-        #expect(seconds < 5, "checked in \(seconds) s")
+        // One after another they would take 8 s; at once, the timeout and some slack for a busy machine.
+        #expect(seconds < 6, "checked in \(seconds) s")
     }
 
     @Test func checkOfTheSampleOfflineFindsNothing() throws {
