@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(
             name: "DigestCoreTests",
             dependencies: ["DigestCore", "DigestTestSupport"],
-            exclude: ["Golden"]
+            exclude: ["Golden", "Fixtures"]
         ),
         .testTarget(
             name: "DigestMailTests",
@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(
             name: "DigestFeedsTests",
             dependencies: ["DigestFeeds", "DigestTestSupport"],
-            exclude: ["Fixtures"]
+            exclude: ["Fixtures", "Golden"]
         ),
         .testTarget(
             name: "DigestIntegrationTests",

@@ -37,6 +37,7 @@ public struct DigestCommand: AsyncParsableCommand {
             Every command works on today's edition (in the publication's time zone) unless given a date:
               digest gather                         # the day's items from the feeds
               digest preview 2017-11-18             # the email in the terminal
+              digest check 2017-11-18               # lint it: subject, summaries, dead links, size
               digest render 2017-11-18 --out site/  # digest.txt, digest.html, digest.eml
               digest send 2017-11-18 --to editor@example.com   # a test copy
               digest send 2017-11-18                # every active subscriber; safe to run again
@@ -45,7 +46,8 @@ public struct DigestCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            GatherCommand.self, AddCommand.self, PreviewCommand.self, RenderCommand.self, SendCommand.self,
+            GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self, RenderCommand.self,
+            SendCommand.self,
             SubscribersCommand.self,
             FeedsCommand.self, DKIMCommand.self,
         ]

@@ -23,3 +23,13 @@ struct LoadedEdition {
         self.rendered = try renderer.render(edition)
     }
 }
+
+extension LoadedEdition {
+    /// Warns on standard error when Gmail would clip the HTML part (its end, unsubscribe link included,
+    /// hidden behind "[Message clipped]").
+    func warnIfClipped() {
+        if let warning = GmailClipping.warning(html: rendered.html) {
+            Console.error("warning: \(workspace.displayPath(workspace.editionFile(edition.date))): \(warning)")
+        }
+    }
+}

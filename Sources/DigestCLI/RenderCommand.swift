@@ -25,6 +25,7 @@ struct RenderCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
+        loaded.warnIfClipped()
         let folder =
             out.map { URL(fileURLWithPath: $0, relativeTo: environment.currentDirectory).standardizedFileURL }
             ?? loaded.workspace.editionFolder(loaded.edition.date)

@@ -85,6 +85,7 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
+        loaded.warnIfClipped()
         let secrets = Secrets(variables: environment.variables, workspace: loaded.workspace)
         let unsubscribe = try secrets.unsubscribeSigner(listID: loaded.publication.listID)
         let signer = try secrets.dkimSigner(loaded.publication.dkim)

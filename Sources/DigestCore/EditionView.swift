@@ -9,6 +9,11 @@ public struct EditionView: Sendable {
     public var language: String
     /// `rtl` when the subject is in a right-to-left script, else `ltr`.
     public var direction: String
+    /// `left` in a left-to-right edition, `right` in a right-to-left one: where lines start, for
+    /// `text-align`, borders and padding that must follow the direction.
+    public var startSide: String
+    /// The other side: `right`, or `left` in a right-to-left edition.
+    public var endSide: String
     public var subject: String
     public var preheader: String?
     /// "Saturday 18 November 2017 · No. 412".
@@ -42,8 +47,8 @@ public struct ItemView: Sendable {
     public var ref: String
     public var summary: String?
     public var editorNote: String?
-    /// "Scott Lucas · 09:30": byline and time, or show, episode and duration.
-    public var meta: String
+    /// "By Scott Lucas · 09:30": byline and time, or show, episode and duration; absent when there is none.
+    public var meta: String?
     public var article: ArticleView?
     public var podcast: PodcastView?
     public var video: VideoView?
@@ -121,20 +126,20 @@ extension EditionView {
                 let title = clean(item.title)
                 var view = ItemView(
                     isLead: item.isLead, title: styled(title, TextMarks.bold), url: item.url, ref: ref(item.url),
-                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: "",
+                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: nil,
                     article: nil,
                     podcast: nil, video: nil)
                 var meta: [String] = []
                 switch item.content {
                 case .article(let article):
-                    if !article.author.isEmpty { meta.append("By " + clean(article.author)) }
+                    if !article.author.isEmpty { meta.append("By " + isolated(clean(article.author))) }
                     if let published = item.published { meta.append(timeFormatter.string(published)) }
                     view.article = ArticleView(
                         author: nonEmpty(clean(article.author)),
                         categories: nonEmpty(article.categories.map(clean).joined(separator: ", ")),
                         image: article.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
                 case .podcast(let episode):
-                    meta.append(clean(episode.show))
+                    meta.append(isolated(clean(episode.show)))
                     if let number = episode.episodeNumber { meta.append("Episode \(number)") }
                     if let duration = episode.duration { meta.append(duration.spoken) }
                     let listen = episode.audio?.url ?? item.url
@@ -150,7 +155,7 @@ extension EditionView {
                         duration: video.duration?.spoken,
                         thumbnail: video.thumbnail.map { ImageView(src: $0.url, alt: clean($0.alt)) })
                 }
-                view.meta = styled(meta.joined(separator: " · "), TextMarks.dim)
+                view.meta = meta.isEmpty ? nil : styled(meta.joined(separator: " · "), TextMarks.dim)
                 return view
             }
             let title = clean(section.title)
@@ -167,15 +172,23 @@ extension EditionView {
             archiveURL: archive, archiveRef: archive.map(ref), unsubscribeURL: unsubscribeURL)
         let issueLine = edition.issueNumber.map { "No. \($0)" }
         let dateLine = [edition.date.longText, issueLine].compactMap { $0 }.joined(separator: " · ")
+        let direction = ScriptDirection.of(edition.subject)
         return EditionView(
             publicationName: styled(publication.name, TextMarks.bold), language: publication.language,
-            direction: ScriptDirection.of(edition.subject), subject: clean(edition.subject),
+            direction: direction, startSide: direction == "rtl" ? "right" : "left",
+            endSide: direction == "rtl" ? "left" : "right", subject: clean(edition.subject),
             preheader: nonEmpty(clean(edition.preheader)),
             dateLine: styled(dateLine, TextMarks.dim), issueLine: issueLine,
             hasNote: !markdown.blocks.isEmpty, note: note, sections: sections, footer: footer, readerName: readerName,
             references: links.urls.enumerated().map { ReferenceView(number: $0.offset + 1, url: $0.element) },
             hasReferences: !links.urls.isEmpty)
     }
+}
+
+/// A right-to-left name between Unicode's first-strong isolate and its closing mark, so that it cannot
+/// pull its neighbours into its direction: "By سكوت لوكاس · 09:30" keeps the time after the name.
+func isolated(_ text: String) -> String {
+    ScriptDirection.of(text) == "rtl" ? "\u{2068}\(text)\u{2069}" : text
 }
 
 func nonEmpty(_ text: String) -> String? {

@@ -24,10 +24,11 @@ enum MarkdownRenderer {
             case .text(let text): HTMLEscape.text(text)
             case .code(let text):
                 "<code style=\"font-family:Menlo,Consolas,monospace;\">\(HTMLEscape.text(text))</code>"
-            case .strong(let inner): "<strong>\(html(inner))</strong>"
-            case .emphasis(let inner): "<em>\(html(inner))</em>"
+            case .strong(let inner): "<strong style=\"font-weight:bold;\">\(html(inner))</strong>"
+            case .emphasis(let inner): "<em style=\"font-style:italic;\">\(html(inner))</em>"
             case .link(let inner, let url):
-                "<a href=\"\(HTMLEscape.attribute(url))\" style=\"\(linkStyle)\">\(html(inner))</a>"
+                // The class lets the templates' dark-mode rules recolour the link.
+                "<a class=\"digest-link\" href=\"\(HTMLEscape.attribute(url))\" style=\"\(linkStyle)\">\(html(inner))</a>"
             }
         }.joined()
     }

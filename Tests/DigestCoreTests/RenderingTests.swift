@@ -84,6 +84,89 @@ struct RenderingTests {
     }
 }
 
+@Suite("Rendering editions of every shape")
+struct EditionShapeTests {
+    static let golden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
+    static let names = ["kinds", "arabic", "forty"]
+
+    @Test(arguments: names) func textPartMatchesGoldenFile(name: String) throws {
+        let (_, renderer, edition) = try Repository.edition(name)
+        try Golden.check(try renderer.render(edition).text(), file: "\(name).txt", folder: Self.golden)
+    }
+
+    @Test(arguments: names) func htmlPartMatchesGoldenFile(name: String) throws {
+        let (_, renderer, edition) = try Repository.edition(name)
+        try Golden.check(try renderer.render(edition).html, file: "\(name).html", folder: Self.golden)
+    }
+
+    @Test(arguments: names) func terminalPreviewMatchesGoldenFile(name: String) throws {
+        let (_, renderer, edition) = try Repository.edition(name)
+        let styled = try renderer.render(edition).text(width: 60, painter: TextPainter(color: true, hyperlinks: true))
+        try Golden.check(styled, file: "\(name)-preview-60.ansi", folder: Self.golden)
+    }
+
+    @Test(arguments: ["sample"] + names) func textPartKeepsTo72ColumnsExceptUnbreakableURLs(name: String) throws {
+        let (_, renderer, edition) = try Repository.edition(name)
+        for line in try renderer.render(edition).text().split(separator: "\n") where DisplayWidth.of(line) > 72 {
+            #expect(line.split(separator: " ").count <= 2, "only a lone URL may pass 72 columns: \(line)")
+            #expect(line.contains("://"), "only a URL may pass 72 columns: \(line)")
+        }
+    }
+
+    @Test func everyKindLooksDistinctInBothParts() throws {
+        let (_, renderer, edition) = try Repository.edition("kinds")
+        let rendered = try renderer.render(edition)
+        let text = rendered.text()
+        #expect(text.contains("TOP STORY\nLead Story: Aleppo's Markets Reopen Under a Fragile Calm [2]"))
+        #expect(text.contains("EA WorldView Podcast · Episode 59 · 1 h 3 min"))
+        #expect(text.contains("An Article Without a Byline or a Time [3]\nSome feeds give neither"))
+        #expect(text.contains("Listen: [5]"))
+        #expect(text.contains("Elsewhere\n=========\n\nNothing in this section today."))
+        #expect(rendered.html.contains(">Top story</p>"))
+        #expect(rendered.html.contains("&#9654;&nbsp;Listen ("))
+        #expect(rendered.html.contains("&#9654;&nbsp;Watch the video"))
+        #expect(rendered.html.contains("alt=\"A map of Yemen with the front lines drawn in red\""))
+        // An episode without an audio file is listened to on its page.
+        #expect(
+            rendered.html.contains("href=\"https://example.org/2017/11/episode-page/\" dir=\"auto\" style=\"display:inline"))
+    }
+
+    @Test func arabicEditionReadsRightToLeftWithBordersOnTheRight() throws {
+        let (_, renderer, edition) = try Repository.edition("arabic")
+        let html = try renderer.render(edition).html
+        #expect(html.contains("<html lang=\"en\" dir=\"rtl\""))
+        #expect(html.contains("<div lang=\"en\" dir=\"rtl\""))
+        #expect(html.contains("text-align:right;"))
+        #expect(!html.contains("text-align:left;"))
+        #expect(html.contains("padding-right:10px;border-right:3px solid #b3261e;"))
+        #expect(html.contains("dir=\"auto\""))
+    }
+
+    @Test func typicalAndLongEditionsStayUnderGmailsClippingLimit() throws {
+        let (_, renderer, forty) = try Repository.edition("forty")
+        #expect(forty.items.count == 40)
+        var twenty = forty
+        twenty.sections = Array(forty.sections.prefix(4))
+        #expect(twenty.items.count == 20)
+        let twentySize = try renderer.render(twenty).html.utf8.count
+        let fortySize = try renderer.render(forty).html.utf8.count
+        #expect(twentySize < GmailClipping.budget, "20 items: \(twentySize) bytes")
+        #expect(fortySize < GmailClipping.limit, "40 items: \(fortySize) bytes")
+        #expect(GmailClipping.warning(html: try renderer.render(forty).html) == nil)
+    }
+
+    @Test func anOversizedEditionIsWarnedAbout() throws {
+        let (_, renderer, forty) = try Repository.edition("forty")
+        var huge = forty
+        huge.sections = Array(repeating: forty.sections, count: 4).flatMap { $0 }
+        let html = try renderer.render(huge).html
+        #expect(html.utf8.count > GmailClipping.limit)
+        let warning = try #require(GmailClipping.warning(html: html))
+        #expect(warning.contains("over Gmail's 102.0 KB clipping limit"))
+        #expect(warning.contains("KB"))
+    }
+}
+
 @Suite("Text layout")
 struct TextLayoutTests {
     @Test func wrapsAtSpacesAndNeverInsideAURL() {

@@ -50,6 +50,13 @@ struct TemplateTests {
         #expect(found.count == 1)
         #expect(found[0].file == "Templates/digest.html.mustache")
         #expect(found[0].message == "the partial 'partials/html/video' does not exist")
+        // Its line and column point at the tag.
+        let text = try String(
+            contentsOf: Repository.root.appendingPathComponent("Templates/digest.html.mustache"), encoding: .utf8)
+        let line = try #require(found[0].line)
+        let column = try #require(found[0].column)
+        let shown = text.split(separator: "\n", omittingEmptySubsequences: false)[line - 1]
+        #expect(shown.dropFirst(column - 1).hasPrefix("{{> partials/html/video}}"))
     }
 
     @Test func syntaxErrorNamesTheTemplate() throws {
@@ -57,6 +64,7 @@ struct TemplateTests {
         #expect(
             found.contains {
                 $0.file == "Templates/partials/text/article.mustache" && $0.message.contains("never closed")
+                    && $0.line == 3 && $0.column == 1
             })
     }
 

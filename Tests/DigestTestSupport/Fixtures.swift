@@ -20,6 +20,26 @@ public enum Repository {
         return (publication, renderer, try workspace.loadEdition(sampleDate))
     }
 
+    /// Editions written for the rendering tests, beside the sample: every item kind and an empty section
+    /// (2017-11-19), Arabic script (2017-11-20) and forty items (2017-11-21).
+    public static let fixtureEditions: [String: EditionDate] = [
+        "kinds": EditionDate(year: 2017, month: 11, day: 19)!,
+        "arabic": EditionDate(year: 2017, month: 11, day: 20)!,
+        "forty": EditionDate(year: 2017, month: 11, day: 21)!,
+    ]
+
+    /// The workspace whose `Editions/` holds the fixture editions.
+    public static var fixtureWorkspace: Workspace {
+        Workspace(root: root.appendingPathComponent("Tests/DigestCoreTests/Fixtures"))
+    }
+
+    /// An edition by name, `sample` or one of `fixtureEditions`, with the sample publication's renderer.
+    public static func edition(_ name: String) throws -> (Publication, EditionRenderer, Edition) {
+        let (publication, renderer, sample) = try sample()
+        guard let date = fixtureEditions[name] else { return (publication, renderer, sample) }
+        return (publication, renderer, try fixtureWorkspace.loadEdition(date))
+    }
+
     /// A folder of its own under the system's temporary folder.
     public static func temporaryFolder(_ name: String = "digest-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")

@@ -9,6 +9,8 @@
 /slow               waits 10 s before answering
 /huge               a 50 MB body
 /hits               JSON: requests per path, and how many were answered 304
+HEAD /head/ok       200 with no body; every other HEAD is refused with 405, as many real servers do
+                    (link checks then fall back to GET)
 Prints "READY <port>" once listening.
 """
 import argparse
@@ -44,6 +46,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(body)
+
+    def do_HEAD(self):
+        with lock:
+            hits["HEAD " + self.path] = hits.get("HEAD " + self.path, 0) + 1
+        self.send_response(200 if self.path == "/head/ok" else 405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self):
         with lock:
@@ -103,6 +112,9 @@ def main():
     args = parser.parse_args()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     Handler.fixtures = args.fixtures
+    # The default listen backlog of 5 makes the kernel drop the SYNs of a burst of connections (a link
+    # check opens 16 at once), which then wait a second for their retransmission.
+    ThreadingHTTPServer.request_queue_size = 64
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     print(f"READY {server.server_address[1]}", flush=True)
