@@ -369,5 +369,10 @@ public final class LedgerPipeline: @unchecked Sendable {
 /// The ledger could not be written.
 public struct LedgerError: Error, CustomStringConvertible {
     public var message: String
+
+    public init(message: String) {
+        self.message = message
+    }
+
     public var description: String { message }
 }

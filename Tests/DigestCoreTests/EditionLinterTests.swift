@@ -122,18 +122,7 @@ struct EditionLinterTests {
     }
 
     @Test func anHTMLPartOverTheClippingLimitIsAnErrorAndNearItAWarning() throws {
-        let (_, _, forty) = try Repository.edition("forty")
-        var edition = forty
-        edition.sections = Array(repeating: forty.sections, count: 4).flatMap { $0 }
-        edition.sections = edition.sections.enumerated().map { index, section in
-            var section = section
-            section.items = section.items.map { item in
-                var item = item
-                item.url += "\(index)"
-                return item
-            }
-            return section
-        }
+        var edition = try Repository.oversizedEdition()
         let over = try findings(edition).filter { $0.message.hasPrefix("the HTML part is") }
         #expect(over.map(\.severity) == [.error])
         #expect(over.first?.message.contains("over Gmail's 102.0 KB clipping limit") == true)

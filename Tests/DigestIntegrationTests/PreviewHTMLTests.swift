@@ -54,20 +54,8 @@ struct PreviewHTMLTests {
 
     @Test func renderPreviewAndCheckSayWhenGmailWouldClipTheMessage() throws {
         let workspace = try cli.workspaceCopy()
-        let (_, _, forty) = try Repository.edition("forty")
-        var huge = forty
+        var huge = try Repository.oversizedEdition()
         huge.date = EditionDate(year: 2017, month: 11, day: 22)!
-        huge.sections = (0..<4).flatMap { round in
-            forty.sections.map { section in
-                var section = section
-                section.items = section.items.map { item in
-                    var item = item
-                    item.url += "\(round)"
-                    return item
-                }
-                return section
-            }
-        }
         let folder = workspace.appendingPathComponent("Editions/2017-11-22")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try EditionFile.encode(huge).write(

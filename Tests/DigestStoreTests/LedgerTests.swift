@@ -183,15 +183,20 @@ struct LedgerTests {
         #expect(try first.deliveryCounts("2017-11-18") == [.sent: 400])
     }
 
+    /// The ledger's next message, which the test needs to go on.
+    func ticket(_ ledger: LedgerPipeline, recording reply: LedgerPipeline.Reply? = nil) throws -> LedgerPipeline.Ticket {
+        guard case .ticket(let ticket) = try ledger.next(recording: reply) else {
+            throw LedgerError(message: "the ledger handed out no message")
+        }
+        return ticket
+    }
+
     @Test func replyIsCommittedNoLaterThanTheNextClaim() throws {
         let store = try store(readers: 3)
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         let ledger = LedgerPipeline(store: store, run: "2017-11-18", maxRunAttempts: 3)
         defer { try? ledger.close() }
-        guard case .ticket(let first) = try ledger.next(recording: nil) else {
-            Issue.record("no first message")
-            return
-        }
+        let first = try ticket(ledger)
         #expect(first.waitClaimed())
         #expect(try store.deliveries("2017-11-18", state: .sending).map(\.email) == ["r0@example.org"])
         let reply = LedgerPipeline.Reply(
@@ -199,10 +204,7 @@ struct LedgerTests {
             outcome: DeliveryOutcome(
                 recipient: EmailAddress("r0@example.org")!, status: .accepted, replyCode: 250, reply: "250 ok"),
             messageID: "m0", retryAt: nil)
-        guard case .ticket(let second) = try ledger.next(recording: reply) else {
-            Issue.record("no second message")
-            return
-        }
+        let second = try ticket(ledger, recording: reply)
         #expect(second.waitClaimed())
         // The moment the second may leave, the first's reply is on disk: one message in doubt at most.
         #expect(try store.deliveries("2017-11-18", state: .sent).map(\.email) == ["r0@example.org"])
@@ -215,16 +217,9 @@ struct LedgerTests {
         let ledger = LedgerPipeline(store: store, run: "2017-11-18", maxRunAttempts: 3)
         defer { try? ledger.close() }
         // The first call reads all three rows ahead; r1 leaves before its claim.
-        guard case .ticket(let first) = try ledger.next(recording: nil) else {
-            Issue.record("no first message")
-            return
-        }
-        #expect(first.waitClaimed())
+        #expect(try ticket(ledger).waitClaimed())
         try store.setStatus(EmailAddress("r1@example.org")!, to: .unsubscribed, now: Date())
-        guard case .ticket(let second) = try ledger.next(recording: nil) else {
-            Issue.record("no second message")
-            return
-        }
+        let second = try ticket(ledger)
         #expect(second.delivery.email == "r1@example.org")
         #expect(second.waitClaimed() == false)
         let failed = try store.deliveries("2017-11-18", state: .failed)

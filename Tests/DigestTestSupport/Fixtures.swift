@@ -40,6 +40,25 @@ public enum Repository {
         return (publication, renderer, try fixtureWorkspace.loadEdition(date))
     }
 
+    /// The 40-item edition four times over (160 items), each copy's links made distinct: far over
+    /// Gmail's clipping limit.
+    public static func oversizedEdition() throws -> Edition {
+        let (_, _, forty) = try edition("forty")
+        var huge = forty
+        huge.sections = (0..<4).flatMap { round in
+            forty.sections.map { section in
+                var section = section
+                section.items = section.items.map { item in
+                    var item = item
+                    item.url += "\(round)"
+                    return item
+                }
+                return section
+            }
+        }
+        return huge
+    }
+
     /// A folder of its own under the system's temporary folder.
     public static func temporaryFolder(_ name: String = "digest-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
