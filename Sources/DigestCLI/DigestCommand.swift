@@ -47,7 +47,7 @@ public struct DigestCommand: AsyncParsableCommand {
         subcommands: [
             GatherCommand.self, AddCommand.self, PreviewCommand.self, RenderCommand.self, SendCommand.self,
             SubscribersCommand.self,
-            FeedsCommand.self, DKIMCommand.self,
+            FeedsCommand.self, DKIMCommand.self, ServeCommand.self,
         ]
     )
 

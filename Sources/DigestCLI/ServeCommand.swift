@@ -1,0 +1,74 @@
+import ArgumentParser
+import DigestCore
+import DigestServe
+import DigestStore
+import Foundation
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve one-click unsubscribe, the web archive and (with --preview) the editor's live preview.",
+        discussion: """
+              POST /unsubscribe?t=TOKEN   RFC 8058 one-click unsubscribe (body List-Unsubscribe=One-Click)
+              GET  /unsubscribe?t=TOKEN   a confirmation page with a button (a GET never unsubscribes)
+              GET  /                      the published editions, newest first
+              GET  /editions/DATE         an edition as a web page ("view in browser"); DATE.txt: its text
+              GET  /preview/DATE          with --preview: the draft's HTML, mobile and dark switches, live reload
+              GET  /preview/DATE.txt      with --preview: the draft's text part
+            Published editions are those dated today or earlier in the publication's time zone. The
+            unsubscribe key comes from DIGEST_UNSUBSCRIBE_KEY or DIGEST_UNSUBSCRIBE_KEY_FILE (the one digest send
+            signs with). Put an HTTPS reverse proxy in front of it on a public server. SIGTERM or Ctrl-C stops
+            it after the requests in progress.
+            """
+    )
+
+    @Option(help: "The port to listen on (0: any free port).")
+    var port = 8025
+
+    @Option(help: "The IP address to listen on: 127.0.0.1 (this machine only), 0.0.0.0 or :: (every interface).")
+    var host = "127.0.0.1"
+
+    @Flag(help: "Also serve /preview/DATE: drafts, for the editor's own machine (never on the public server).")
+    var preview = false
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func validate() throws {
+        if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+    }
+
+    func run() async throws {
+        let environment = Live.environment
+        let workspace = try environment.workspace(options.workspace)
+        let publication = try workspace.loadPublication()
+        let signer = try Secrets(variables: environment.variables, workspace: workspace).unsubscribeSigner(
+            listID: publication.listID)
+        let store = signer == nil ? nil : try environment.openStore(workspace)
+        let log: @Sendable (String) -> Void = { line in
+            if line.hasPrefix("error:") { Console.error(line) } else { Console.out(line) }
+        }
+        let site = DigestSite(
+            workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log)
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(host: host, port: UInt16(port), responder: site, log: log)
+        } catch let error as ServeError {
+            throw CommandFailure(message: error.description)
+        }
+        if signer == nil {
+            Console.error(
+                "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so /unsubscribe answers 503; "
+                    + "set it to the key digest send signs with")
+        }
+        Console.out("digest serve: listening on http://\(server.address)/")
+        if preview {
+            let today = EditionDate(containing: environment.now(), in: publication.timeZone)
+            let latest = workspace.editionDates().last ?? today
+            Console.out("digest serve: preview at http://\(server.address)/preview/\(latest)")
+        }
+        let stop = Interrupt(message: "\nStopping after the requests in progress…\n") { server.shutdown() }
+        defer { stop.cancel() }
+        try await server.run()
+        Console.out("digest serve: stopped")
+    }
+}
