@@ -257,7 +257,27 @@ public final class HTTPServer: Sendable {
         _ = try? await withDeadline(limits.writeTimeout) {
             try await client.write(Data(response.encoded(closing: true)))
         }
+        await linger(client)
         log("\(Self.timestamp()) \(remote) \"-\" \(status) \(response.body.count) - \(message)")
+    }
+
+    /// Closes our side for writing, then reads and drops what the client is still sending (an oversized
+    /// body, say) for a moment: closing with unread bytes would make the kernel reset the connection,
+    /// and the client could lose the error response before reading it.
+    func linger(_ client: AsyncSocket) async {
+        _ = Foundation.shutdown(client.socket.file.rawValue, Int32(SHUT_WR))
+        let deadline = ContinuousClock.now + .seconds(2)
+        var drained = 0
+        while drained < 8 * 1024 * 1024 {
+            guard
+                let chunk = try? await withDeadline(
+                    deadline - ContinuousClock.now,
+                    {
+                        try await client.read(atMost: 64 * 1024)
+                    })
+            else { return }
+            drained += chunk.count
+        }
     }
 
     func logAccess(_ request: HTTPRequest, status: Int, bytes: Int, started: ContinuousClock.Instant) {
