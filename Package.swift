@@ -95,7 +95,8 @@ let package = Package(
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestCLI",
                 "DigestServe", "DigestTestSupport",
-            ]
+            ],
+            exclude: ["Screenshots"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -9,9 +9,13 @@ import Testing
 struct HTTPServerTests {
     /// Answers `/slow` after half a second, `/stuck` after a minute, anything else at once.
     struct Responder: HTTPResponder {
+        let events: Lines
+
         func respond(to request: HTTPRequest) async -> HTTPResponse {
             switch request.path {
-            case "/slow": try? await Task.sleep(for: .milliseconds(500))
+            case "/slow":
+                events.append("slow request started")
+                try? await Task.sleep(for: .milliseconds(500))
             case "/stuck": try? await Task.sleep(for: .seconds(60))
             default: break
             }
@@ -36,7 +40,8 @@ struct HTTPServerTests {
     func start(_ limits: HTTPLimits) throws -> (HTTPServer, Task<Void, any Error>, Lines) {
         let lines = Lines()
         let server = try HTTPServer(
-            host: "127.0.0.1", port: 0, limits: limits, responder: Responder(), log: { lines.append($0) })
+            host: "127.0.0.1", port: 0, limits: limits, responder: Responder(events: lines),
+            log: { lines.append($0) })
         return (server, Task { try await server.run() }, lines)
     }
 
@@ -111,7 +116,11 @@ struct HTTPServerTests {
         // An idle keep-alive connection too: it must not hold the stop up.
         let idle = try await offThePool { try HTTPTestClient.connect(port: port) }
         defer { close(idle) }
-        try await Task.sleep(for: .milliseconds(150))
+        // Stop only once the slow request is being answered, however busy the machine is.
+        for _ in 0..<500 where !lines.all.contains("slow request started") {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(lines.all.contains("slow request started"))
         let stopping = ContinuousClock.now
         server.shutdown()
         try await task.value

@@ -88,7 +88,8 @@ struct ServeTests {
         // Ana's signature on Bob's id, a token of another key, garbage: 400, and nobody else leaves.
         let parts = token.split(separator: ".")
         let forged = Base64URL.encode(Array("2".utf8)) + "." + parts[1]
-        let otherKey = try #require(UnsubscribeSigner(secret: Array("another-key-0123456789".utf8), listID: "eaworldview.com"))
+        let otherKey = try #require(
+            UnsubscribeSigner(secret: Array("another-key-0123456789".utf8), listID: "eaworldview.com"))
         for bad in [forged, otherKey.token(for: "3"), "garbage", ""] {
             let response = try HTTPTestClient.request(
                 port: server.port, "POST", "/unsubscribe?t=\(bad)", body: "List-Unsubscribe=One-Click")
@@ -115,7 +116,8 @@ struct ServeTests {
             #expect(response.headers["x-content-type-options"] == "nosniff", "\(target)")
             #expect(response.headers["referrer-policy"] == "no-referrer", "\(target)")
             #expect(response.headers["x-frame-options"] == "DENY", "\(target)")
-            #expect(response.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true, "\(target)")
+            #expect(
+                response.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true, "\(target)")
         }
     }
 
@@ -149,7 +151,8 @@ struct ServeTests {
         #expect(edition.body.contains("Syria Daily: Regime &amp; Russia Try Again to Capture Last ISIS Town"))
         // No reader in it: the publication's own unsubscribe page, no token, no name placeholder.
         #expect(edition.body.contains("https://eaworldview.com/newsletter/unsubscribe"))
-        #expect(!edition.body.contains("?t=") && !edition.body.contains("\u{E00A}") && !edition.body.contains("\u{E00B}"))
+        #expect(
+            !edition.body.contains("?t=") && !edition.body.contains("\u{E00A}") && !edition.body.contains("\u{E00B}"))
         let text = try HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18.txt")
         #expect(text.status == 200 && text.body.contains("EA WorldView"))
 
@@ -174,7 +177,9 @@ struct ServeTests {
         let response = try HTTPTestClient.exchange(
             port: server.port, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect([400, 404].contains(response.status), "\(target): \(response.status)")
-        #expect(!response.body.contains("smtp:") && !response.body.contains("root:") && !response.body.contains("sections:"))
+        #expect(
+            !response.body.contains("smtp:") && !response.body.contains("root:") && !response.body.contains("sections:")
+        )
         // And the server is still there.
         #expect(try HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
     }
@@ -205,7 +210,8 @@ struct ServeTests {
             try HTTPTestClient.exchange(port: port, "GET /\(String(repeating: "b", count: 100_000)) HTTP/1.1\r\n\r\n")
                 .status == 431)
         // Chunked bodies, two lengths, a bad length, a bad request line, HTTP/2 preface, binary noise.
-        let chunked = "POST /unsubscribe?t=x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+        let chunked =
+            "POST /unsubscribe?t=x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
         #expect(try HTTPTestClient.exchange(port: port, chunked).status == 501)
         let twoLengths = "POST /unsubscribe HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"
         #expect(try HTTPTestClient.exchange(port: port, twoLengths).status == 400)
@@ -215,7 +221,8 @@ struct ServeTests {
         _ = try HTTPTestClient.exchange(port: port, (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }, timeout: 2)
         // Still serving, and a keep-alive connection carries two requests.
         let twice = try HTTPTestClient.exchange(
-            port: port, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            port: port, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
         #expect(twice.status == 404)
         #expect(twice.raw.contains("HTTP/1.1 200 OK"))
         #expect(server.stop() == 0)
@@ -253,7 +260,9 @@ struct ServeTests {
         #expect(text.status == 200 && text.body == golden)
         #expect(try HTTPTestClient.request(port: port, "GET", "/preview/live.js").body.contains("location.reload"))
 
-        func stamp() throws -> String { try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18/stamp").body }
+        func stamp() throws -> String {
+            try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18/stamp").body
+        }
         let first = try stamp()
         #expect(try stamp() == first)
         // The editor saves the edition: a new stamp, and the page shows the change.
@@ -263,7 +272,8 @@ struct ServeTests {
             to: file, atomically: true, encoding: .utf8)
         let second = try stamp()
         #expect(second != first)
-        #expect(try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18").body.contains("Try Once More to Take"))
+        #expect(
+            try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18").body.contains("Try Once More to Take"))
         // A template saved: another stamp.
         let template = workspace.appendingPathComponent("Templates/digest.txt.mustache")
         try (try String(contentsOf: template, encoding: .utf8) + "\n").write(
