@@ -31,10 +31,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Also serve /preview/DATE: drafts, for the editor's own machine (never on the public server).")
     var preview = false
 
+    @Option(help: "Seconds a client has to send a whole request, idle keep-alive time included.")
+    var requestTimeout: Double = 10
+
+    @Option(help: "Connections open at once; one more is answered 503.")
+    var maxConnections = 512
+
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+        if !(0.1...300).contains(requestTimeout) {
+            throw ValidationError("--request-timeout must be between 0.1 and 300 seconds")
+        }
+        if !(1...10_000).contains(maxConnections) {
+            throw ValidationError("--max-connections must be between 1 and 10000")
+        }
     }
 
     func run() async throws {
@@ -51,7 +63,10 @@ struct ServeCommand: AsyncParsableCommand {
             workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log)
         let server: HTTPServer
         do {
-            server = try HTTPServer(host: host, port: UInt16(port), responder: site, log: log)
+            var limits = HTTPLimits()
+            limits.requestTimeout = .milliseconds(Int(requestTimeout * 1000))
+            limits.maxConnections = maxConnections
+            server = try HTTPServer(host: host, port: UInt16(port), limits: limits, responder: site, log: log)
         } catch let error as ServeError {
             throw CommandFailure(message: error.description)
         }

@@ -155,7 +155,7 @@ public final class HTTPServer: Sendable {
     func refuse(_ client: AsyncSocket) async {
         let response = HTTPResponse(
             status: 503, contentType: "text/plain; charset=utf-8", body: "The server is busy; try again shortly.\n",
-            headers: [("Retry-After", "1")])
+            headers: SecurityHeaders.plain + [("Retry-After", "1")])
         _ = try? await withDeadline(.seconds(1)) { try await client.write(Data(response.encoded(closing: true))) }
         try? client.close()
     }
@@ -229,7 +229,7 @@ public final class HTTPServer: Sendable {
             } catch {
                 response = HTTPResponse(
                     status: 503, contentType: "text/plain; charset=utf-8",
-                    body: "The server took too long; try again.\n")
+                    body: "The server took too long; try again.\n", headers: SecurityHeaders.plain)
             }
             let closing = !request.keepAlive || isDraining
             let bytes = response.encoded(closing: closing, includeBody: request.method != "HEAD")

@@ -228,6 +228,69 @@ struct ServeTests {
         #expect(server.stop() == 0)
     }
 
+    @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() throws {
+        let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.5"])
+        defer { server.stop() }
+        let started = Date()
+        // The client would wait 60 s; the server gives up on each of them after half a second.
+        let partial = try HTTPTestClient.exchange(
+            port: server.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Half", timeout: 60)
+        #expect(partial.status == 408)
+        #expect(partial.headers["connection"] == "close")
+        let socket = try HTTPTestClient.connect(port: server.port)
+        defer { close(socket) }
+        #expect(try HTTPTestClient.readAll(socket, timeout: 60).isEmpty)
+        #expect(Date().timeIntervalSince(started) < 30, "the server closed both, long before the client gave up")
+        #expect(try HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
+        #expect(server.log.contains("\"-\" 408"))
+    }
+
+    @Test func oneConnectionOverTheLimitGets503UntilOneCloses() throws {
+        let server = try serve(try cli.workspaceCopy(), ["--max-connections", "2"])
+        defer { server.stop() }
+        let first = try HTTPTestClient.connect(port: server.port)
+        let second = try HTTPTestClient.connect(port: server.port)
+        usleep(300_000)
+        let third = try HTTPTestClient.request(port: server.port, "GET", "/")
+        #expect(third.status == 503)
+        #expect(third.headers["retry-after"] == "1")
+        close(first)
+        close(second)
+        var after = 0
+        for _ in 0..<100 where after != 200 {
+            after = try HTTPTestClient.request(port: server.port, "GET", "/").status
+            if after != 200 { usleep(50_000) }
+        }
+        #expect(after == 200)
+    }
+
+    @Test func sigtermLetsTheRequestInProgressFinishAndThenStops() throws {
+        let workspace = try workspace(readers: ["ana@example.org"])
+        let server = try serve(workspace)
+        let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
+        // A one-click POST whose body is half sent when SIGTERM comes, and an idle keep-alive connection.
+        let idle = try HTTPTestClient.connect(port: server.port)
+        defer { close(idle) }
+        let socket = try HTTPTestClient.connect(port: server.port)
+        defer { close(socket) }
+        let body = "List-Unsubscribe=One-Click"
+        let head =
+            "POST /unsubscribe?t=\(signer.token(for: "1")) HTTP/1.1\r\nHost: x\r\n"
+            + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        try HTTPTestClient.send(socket, Array((head + body.prefix(10)).utf8))
+        usleep(1_000_000)
+        kill(server.process.processIdentifier, SIGTERM)
+        usleep(300_000)
+        try HTTPTestClient.send(socket, Array(body.dropFirst(10).utf8))
+        let response = HTTPTestClient.parse(try HTTPTestClient.readAll(socket, timeout: 20))
+        #expect(response.status == 200, "\(response.raw)")
+        #expect(response.headers["connection"] == "close")
+        #expect(server.stop() == 0)
+        #expect(server.log.contains("digest serve: stopped"))
+        #expect(try status(of: "ana@example.org", in: workspace) == "unsubscribed")
+        #expect((try? HTTPTestClient.connect(port: server.port)) == nil, "nothing listens any more")
+    }
+
     @Test func theUnsubscribeEndpointSaysSoWhenTheServerHasNoKey() throws {
         let workspace = try workspace(readers: ["ana@example.org"])
         let server = try serve(workspace, key: nil)
