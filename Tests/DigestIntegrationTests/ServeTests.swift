@@ -228,6 +228,64 @@ struct ServeTests {
         #expect(server.stop() == 0)
     }
 
+    /// Statuses seen by several threads at once.
+    final class Tally: @unchecked Sendable {
+        private let lock = NSLock()
+        private var counts: [Int: Int] = [:]
+        func add(_ status: Int) { lock.withLock { counts[status, default: 0] += 1 } }
+        var all: [Int: Int] { lock.withLock { counts } }
+    }
+
+    @Test func fiveHundredMangledRequestsAreEachAnsweredAndNeverTakeTheServerDown() throws {
+        let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.25"])
+        defer { server.stop() }
+        let valid = Array(
+            ("POST /unsubscribe?t=abc HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: 26\r\n\r\nList-Unsubscribe=One-Click").utf8)
+        let pieces = ["\r\n", "\n", "\r", "\0", "%", "%zz", "/../", ":", " ", "\u{FF}", "999999999999", "\t", "?", "é"]
+        var random = SeededGenerator(seed: 8)
+        var cases: [[UInt8]] = []
+        for _ in 0..<500 {
+            var bytes = valid
+            for _ in 0..<Int.random(in: 1...6, using: &random) {
+                let at = Int.random(in: 0..<max(1, bytes.count), using: &random)
+                switch Int.random(in: 0..<5, using: &random) {
+                case 0 where !bytes.isEmpty: bytes[at] = UInt8.random(in: 0...255, using: &random)
+                case 1: bytes = Array(bytes.prefix(at))
+                case 2: bytes.insert(contentsOf: Array((pieces.randomElement(using: &random) ?? "").utf8), at: at)
+                case 3 where !bytes.isEmpty: bytes.remove(at: at)
+                default: bytes.insert(contentsOf: bytes[at...].prefix(40), at: at)
+                }
+            }
+            cases.append(bytes)
+        }
+        let port = server.port
+        let tally = Tally()
+        let requests = cases
+        // 25 clients at once, each on a thread of its own (most requests wait out the 0.25 s limit).
+        let group = DispatchGroup()
+        for worker in 0..<25 {
+            group.enter()
+            Thread {
+                for index in stride(from: worker, to: requests.count, by: 25) {
+                    let status = (try? HTTPTestClient.exchange(port: port, requests[index], timeout: 5))?.status ?? -1
+                    tally.add(status)
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let statuses = tally.all
+        // Each one gets an answer: the server's verdict on it, or 408 once it stalls; none is an internal error.
+        let allowed: Set<Int> = [200, 400, 404, 405, 408, 413, 431, 501, 505]
+        #expect(Set(statuses.keys).subtracting(allowed).subtracting([0]).isEmpty, "\(statuses)")
+        // Only a request cut to nothing gets no answer at all (an idle connection is closed quietly).
+        #expect(statuses[0, default: 0] <= 10, "\(statuses)")
+        #expect(server.process.isRunning)
+        #expect(try HTTPTestClient.request(port: port, "GET", "/").status == 200)
+        #expect(server.stop() == 0)
+    }
+
     @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() throws {
         let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.5"])
         defer { server.stop() }
