@@ -41,6 +41,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
+        if !HTTPServer.isIPAddress(host) {
+            throw ValidationError("'\(host)' is not an IP address: give one, e.g. --host 127.0.0.1, 0.0.0.0 or ::1")
+        }
         if !(0.1...300).contains(requestTimeout) {
             throw ValidationError("--request-timeout must be between 0.1 and 300 seconds")
         }

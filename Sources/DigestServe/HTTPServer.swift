@@ -59,10 +59,12 @@ public final class HTTPServer: Sendable {
                 try socket.bind(to: address)
             }
             try socket.listen(maxPendingConnection: 1024)
-        } catch SocketError.unsupportedAddress {
-            throw ServeError("'\(host)' is not an IP address: give one, e.g. --host 127.0.0.1, 0.0.0.0 or ::1")
+        } catch SocketError.failed(_, let errno, _) where errno == EADDRINUSE {
+            throw ServeError("port \(port) on \(host) is taken by another program: choose another --port")
+        } catch SocketError.failed(_, let errno, _) where errno == EACCES {
+            throw ServeError("port \(port) needs root: choose a port above 1023 (and let the reverse proxy have 443)")
         } catch {
-            throw ServeError("cannot listen on \(host) port \(port): \(error) (is the port taken? try another --port)")
+            throw ServeError("cannot listen on \(host) port \(port): \(error.localizedDescription)")
         }
         self.listener = socket
         switch try? socket.sockname() {
@@ -76,6 +78,14 @@ public final class HTTPServer: Sendable {
             self.address = "\(host):\(port)"
             self.port = port
         }
+    }
+
+    /// Whether `host` is something the server can listen on: an IPv4 or IPv6 address, or `localhost`.
+    public static func isIPAddress(_ host: String) -> Bool {
+        if host == "localhost" { return true }
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// Serves until `shutdown()`, then waits for the requests in progress (up to `limits.shutdownGrace`).

@@ -349,6 +349,19 @@ struct ServeTests {
         #expect((try? HTTPTestClient.connect(port: server.port)) == nil, "nothing listens any more")
     }
 
+    @Test func aBadHostOrATakenPortIsAClearErrorAtStart() throws {
+        let host = try cli.digest(["serve", "--host", "news.example.com"])
+        #expect(host.status == 64)
+        #expect(host.stderr.contains("'news.example.com' is not an IP address: give one, e.g. --host 127.0.0.1"))
+        let server = try serve(try cli.workspaceCopy())
+        defer { server.stop() }
+        let taken = try cli.digest(["serve", "--port", String(server.port)])
+        #expect(taken.status == 1)
+        #expect(
+            taken.stderr.contains("port \(server.port) on 127.0.0.1 is taken by another program: choose another --port")
+        )
+    }
+
     @Test func theUnsubscribeEndpointSaysSoWhenTheServerHasNoKey() throws {
         let workspace = try workspace(readers: ["ana@example.org"])
         let server = try serve(workspace, key: nil)
