@@ -108,6 +108,22 @@ struct ServeTests {
         #expect(server.log.contains("digest serve: stopped"))
     }
 
+    @Test func aOneClickBodyAsMultipartFormDataCountsToo() throws {
+        // RFC 8058 allows either form encoding; some providers send multipart.
+        let workspace = try workspace(readers: ["ana@example.org", "bob@example.org"])
+        let server = try serve(workspace)
+        defer { server.stop() }
+        let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
+        let body =
+            "--b0undary\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b0undary--\r\n"
+        let response = try HTTPTestClient.request(
+            port: server.port, "POST", "/unsubscribe?t=\(signer.token(for: "2"))", body: body,
+            contentType: "multipart/form-data; boundary=b0undary")
+        #expect(response.status == 200)
+        #expect(try status(of: "bob@example.org", in: workspace) == "unsubscribed")
+        #expect(try status(of: "ana@example.org", in: workspace) == "active")
+    }
+
     @Test func everyResponseCarriesTheSecurityHeaders() throws {
         let server = try serve(try cli.workspaceCopy(), ["--preview"])
         defer { server.stop() }
