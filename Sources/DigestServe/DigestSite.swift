@@ -16,6 +16,8 @@ public struct DigestSite: HTTPResponder {
     let log: @Sendable (String) -> Void
     /// The publication's name for the unsubscribe pages, read once: they must not parse YAML per POST.
     let publicationName: String
+    /// Rendered editions by date, kept while their files are unchanged.
+    let cache = RenderCache()
 
     public init(
         workspace: Workspace, signer: UnsubscribeSigner?, store: SQLiteStore?, preview: Bool,
@@ -113,9 +115,13 @@ public struct DigestSite: HTTPResponder {
     /// The edition rendered for no reader in particular: the publication's own unsubscribe page, no
     /// name, no token.
     func render(_ date: EditionDate, publication: Publication) throws -> RenderedEdition {
-        let templates = try workspace.loadTemplates(for: publication)
-        return try EditionRenderer(publication: publication, templates: templates).render(
-            workspace.loadEdition(date))
+        // Loading the templates and rendering costs about 10 ms; the stamp (a few file times) is what
+        // says whether the last rendering still holds.
+        try cache.rendered(date, stamp: stamp(date)) {
+            let templates = try workspace.loadTemplates(for: publication)
+            return try EditionRenderer(publication: publication, templates: templates).render(
+                workspace.loadEdition(date))
+        }
     }
 
     // MARK: Unsubscribe
@@ -282,4 +288,23 @@ enum SecurityHeaders {
                     + "base-uri 'none'"
             ),
         ]
+}
+
+/// The last rendering of each edition with the stamp of the files it came from: a "view in browser"
+/// burst after a send renders each edition once, and an edit shows at once.
+final class RenderCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [EditionDate: (stamp: String, rendered: RenderedEdition)] = [:]
+    let capacity = 64
+
+    func rendered(_ date: EditionDate, stamp: String, make: () throws -> RenderedEdition) throws -> RenderedEdition {
+        if let entry = lock.withLock({ entries[date] }), entry.stamp == stamp { return entry.rendered }
+        // Rendered outside the lock: two requests may both render, which is harmless.
+        let rendered = try make()
+        lock.withLock {
+            if entries.count >= capacity { entries.removeAll() }
+            entries[date] = (stamp, rendered)
+        }
+        return rendered
+    }
 }
