@@ -9,16 +9,17 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve one-click unsubscribe, the web archive and (with --preview) the editor's live preview.",
         discussion: """
-              POST /unsubscribe?t=TOKEN   RFC 8058 one-click unsubscribe (body List-Unsubscribe=One-Click)
-              GET  /unsubscribe?t=TOKEN   a confirmation page with a button (a GET never unsubscribes)
-              GET  /                      the published editions, newest first
-              GET  /editions/DATE         an edition as a web page ("view in browser"); DATE.txt: its text
-              GET  /preview/DATE          with --preview: the draft's HTML, mobile and dark switches, live reload
-              GET  /preview/DATE.txt      with --preview: the draft's text part
-            Published editions are those dated today or earlier in the publication's time zone. The
-            unsubscribe key comes from DIGEST_UNSUBSCRIBE_KEY or DIGEST_UNSUBSCRIBE_KEY_FILE (the one digest send
-            signs with). Put an HTTPS reverse proxy in front of it on a public server. SIGTERM or Ctrl-C stops
-            it after the requests in progress.
+              POST /unsubscribe?t=TOKEN  RFC 8058 one-click (List-Unsubscribe=One-Click)
+              GET  /unsubscribe?t=TOKEN  a page with a button; a GET never unsubscribes
+              GET  /                     the published editions, newest first
+              GET  /editions/DATE        an edition as a web page; DATE.txt: its text
+              GET  /preview/DATE         --preview only: the draft, live reload
+              GET  /preview/DATE.txt     --preview only: the draft's text part
+            Published: dated today or earlier in the publication's time zone.
+            The unsubscribe key comes from DIGEST_UNSUBSCRIBE_KEY or
+            DIGEST_UNSUBSCRIBE_KEY_FILE (the key digest send signs with).
+            On a public server, put an HTTPS reverse proxy in front of it.
+            SIGTERM or Ctrl-C stops it after the requests in progress.
             """
     )
 
