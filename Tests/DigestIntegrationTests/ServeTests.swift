@@ -160,6 +160,13 @@ struct ServeTests {
         #expect(newer.lowerBound < older.lowerBound)
         #expect(archive.body.contains("The Day Before"))
         #expect(!archive.body.contains("2099-01-01") && !archive.body.contains("From The Future"))
+        // The editor retitles an edition: the archive shows the new subject at once.
+        let olderFile = workspace.appendingPathComponent("Editions/2017-11-17/edition.yaml")
+        try (try String(contentsOf: olderFile, encoding: .utf8)).replacingOccurrences(
+            of: "The Day Before", with: "The Eve"
+        ).write(to: olderFile, atomically: true, encoding: .utf8)
+        let retitled = try HTTPTestClient.request(port: server.port, "GET", "/")
+        #expect(retitled.body.contains("The Eve") && !retitled.body.contains("The Day Before"))
 
         let edition = try HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18")
         #expect(edition.status == 200)
