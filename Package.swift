@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // Pure: edition model, YAML codec, publication config, Markdown, rendering.
@@ -50,10 +51,18 @@ let package = Package(
             name: "DigestStore",
             dependencies: ["DigestCore", "DigestMail", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // `digest serve`: one-click unsubscribe, the web archive, the live preview. HTTP/1.1 of its own, with
+        // strict limits, over FlyingFox's socket layer (FlyingSocks: non-blocking sockets on epoll).
+        .target(
+            name: "DigestServe",
+            dependencies: [
+                "DigestCore", "DigestMail", "DigestStore", .product(name: "FlyingSocks", package: "FlyingFox"),
+            ]
+        ),
         .target(
             name: "DigestCLI",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,8 +99,9 @@ let package = Package(
             name: "DigestIntegrationTests",
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestCLI",
-                "DigestTestSupport",
-            ]
+                "DigestServe", "DigestTestSupport",
+            ],
+            exclude: ["Screenshots"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -246,12 +246,12 @@ struct SendCommand: AsyncParsableCommand {
 final class Interrupt: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
 
-    init(_ handler: @escaping @Sendable () -> Void) {
+    init(message: String = "\nStopping after the messages in flight…\n", _ handler: @escaping @Sendable () -> Void) {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                FileHandle.standardError.write(Data("\nStopping after the messages in flight…\n".utf8))
+                FileHandle.standardError.write(Data(message.utf8))
                 handler()
             }
             source.resume()

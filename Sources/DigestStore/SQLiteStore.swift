@@ -98,6 +98,44 @@ public final class SQLiteStore: Sendable {
         }
     }
 
+    /// What a one-click unsubscribe found.
+    public enum UnsubscribeOutcome: Equatable, Sendable {
+        /// The reader was active and is unsubscribed now.
+        case unsubscribed
+        /// The reader was already off the list (unsubscribed, bounced or complained): nothing changed.
+        case alreadyOff(Subscriber.Status)
+        /// No subscriber has this id (removed since the message went out): nothing to change.
+        case unknown
+    }
+
+    /// Unsubscribes the active readers among `ids`, all in one transaction, committed (`synchronous = FULL`)
+    /// before it returns. Runs on GRDB's writer, so a server's threads wait without blocking; one
+    /// transaction for many readers is how the server keeps up with bursts of one-click POSTs.
+    public func unsubscribe(ids: [Int64], now: Date) async throws -> [Int64: UnsubscribeOutcome] {
+        try await database.write { db in
+            var outcomes: [Int64: UnsubscribeOutcome] = [:]
+            let update = try db.cachedStatement(
+                sql: "UPDATE subscriber SET status = 'unsubscribed', updatedAt = ? WHERE id = ? AND status = 'active'")
+            let find = try db.cachedStatement(sql: "SELECT status FROM subscriber WHERE id = ?")
+            for id in ids where outcomes[id] == nil {
+                try update.execute(arguments: [now, id])
+                if db.changesCount > 0 {
+                    outcomes[id] = .unsubscribed
+                } else if let status = try String.fetchOne(find, arguments: [id]).flatMap(Subscriber.Status.init) {
+                    outcomes[id] = .alreadyOff(status)
+                } else {
+                    outcomes[id] = .unknown
+                }
+            }
+            return outcomes
+        }
+    }
+
+    /// The subscriber with this id.
+    public func subscriber(id: Int64) throws -> Subscriber? {
+        try database.read { db in try Subscriber.fetchOne(db, key: id) }
+    }
+
     /// Removes a subscriber and their ledger rows; false when there is no such subscriber.
     public func remove(_ address: EmailAddress) throws -> Bool {
         try database.write { db in try Subscriber.filter(Column("email") == address.description).deleteAll(db) > 0 }

@@ -1,0 +1,326 @@
+import DigestCore
+import DigestMail
+import DigestStore
+import Foundation
+
+/// What `digest serve` answers: one-click unsubscribe, the archive of published editions, and (when
+/// asked for) the editor's live preview of drafts.
+public struct DigestSite: HTTPResponder {
+    public let workspace: Workspace
+    /// Verifies unsubscribe tokens; nil when the server has no key (unsubscribe then answers 503).
+    let signer: UnsubscribeSigner?
+    let batcher: UnsubscribeBatcher?
+    /// Serve /preview/… (drafts included): for the editor's own machine, not the public server.
+    public let preview: Bool
+    let now: @Sendable () -> Date
+    let log: @Sendable (String) -> Void
+    /// The publication's name for the unsubscribe pages, read once: they must not parse YAML per POST.
+    let publicationName: String
+    /// Rendered editions by date, kept while their files are unchanged.
+    let cache = RenderCache()
+    /// Each edition's subject with the modification time and size of its file, for the archive.
+    let subjects = Locked<[EditionDate: (key: String, subject: String)]>([:])
+
+    public init(
+        workspace: Workspace, signer: UnsubscribeSigner?, store: SQLiteStore?, preview: Bool,
+        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void
+    ) {
+        self.workspace = workspace
+        self.signer = signer
+        self.batcher = store.map { UnsubscribeBatcher(store: $0, now: now) }
+        self.preview = preview
+        self.now = now
+        self.log = log
+        self.publicationName = (try? workspace.loadPublication())?.name ?? ""
+    }
+
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let path = request.path
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let read = request.method == "GET" || request.method == "HEAD"
+        switch segments.first {
+        case nil:
+            return read ? archive() : notAllowed("GET, HEAD")
+        case "editions" where segments.count == 2:
+            guard read else { return notAllowed("GET, HEAD") }
+            return edition(segments[1])
+        case "unsubscribe" where segments.count == 1:
+            if request.method == "POST" { return await unsubscribe(request) }
+            return read ? confirmation(request) : notAllowed("GET, HEAD, POST")
+        case "preview" where preview && segments.count == 2:
+            guard read else { return notAllowed("GET, HEAD") }
+            if segments[1] == "live.js" {
+                return HTTPResponse(
+                    status: 200, contentType: "text/javascript; charset=utf-8", body: Pages.liveReloadScript,
+                    headers: SecurityHeaders.plain + [("Cache-Control", "no-cache")])
+            }
+            return previewPage(segments[1], query: request.query)
+        case "preview" where preview && segments.count == 3 && segments[2] == "stamp":
+            guard read else { return notAllowed("GET, HEAD") }
+            guard let date = EditionDate(segments[1]) else { return notFound() }
+            return HTTPResponse(
+                status: 200, contentType: "text/plain; charset=utf-8", body: stamp(date),
+                headers: SecurityHeaders.plain + [("Cache-Control", "no-store")])
+        default:
+            return notFound()
+        }
+    }
+
+    // MARK: The archive
+
+    /// Today in the publication's time zone: editions up to this day are published.
+    func today(_ publication: Publication) -> EditionDate {
+        EditionDate(containing: now(), in: publication.timeZone)
+    }
+
+    func archive() -> HTTPResponse {
+        let publication: Publication
+        do {
+            publication = try workspace.loadPublication()
+        } catch {
+            return failure(error, what: "the publication config")
+        }
+        let today = today(publication)
+        let entries = workspace.editionDates().filter { $0 <= today }.reversed().map { date in
+            (date, subject(date))
+        }
+        return page(Pages.archive(publication: publication, editions: entries))
+    }
+
+    /// The edition's subject, read from its file once while the file is unchanged: a year of editions
+    /// is 365 YAML files, about a third of a second to parse on every visit to the archive.
+    func subject(_ date: EditionDate) -> String {
+        let file = workspace.editionFile(date).path
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+        let key = "\(modified)|\(size)"
+        if let entry = subjects.withLock({ $0[date] }), entry.key == key { return entry.subject }
+        let subject = (try? workspace.loadEdition(date))?.subject ?? ""
+        subjects.withLock { $0[date] = (key, subject) }
+        return subject
+    }
+
+    /// `DATE`, `DATE.html` or `DATE.txt`: the published edition as a web page or as its text part.
+    func edition(_ name: String) -> HTTPResponse {
+        let (dateText, format) = Self.split(name)
+        guard let date = EditionDate(dateText), format != nil else { return notFound() }
+        let rendered: RenderedEdition
+        do {
+            let publication = try workspace.loadPublication()
+            guard date <= today(publication), workspace.editionDates().contains(date) else { return notFound() }
+            rendered = try render(date, publication: publication)
+        } catch {
+            return failure(error, what: "the edition of \(date)")
+        }
+        if format == "txt" {
+            return HTTPResponse(
+                status: 200, contentType: "text/plain; charset=utf-8", body: rendered.text(),
+                headers: SecurityHeaders.plain)
+        }
+        return page(rendered.html)
+    }
+
+    /// The edition's date and `html` or `txt` (nil for anything else).
+    static func split(_ name: String) -> (String, String?) {
+        if name.hasSuffix(".txt") { return (String(name.dropLast(4)), "txt") }
+        if name.hasSuffix(".html") { return (String(name.dropLast(5)), "html") }
+        return (name, "html")
+    }
+
+    /// The edition rendered for no reader in particular: the publication's own unsubscribe page, no
+    /// name, no token.
+    func render(_ date: EditionDate, publication: Publication) throws -> RenderedEdition {
+        // Loading the templates and rendering costs about 10 ms; the stamp (a few file times) is what
+        // says whether the last rendering still holds.
+        try cache.rendered(date, stamp: stamp(date)) {
+            let templates = try workspace.loadTemplates(for: publication)
+            return try EditionRenderer(publication: publication, templates: templates).render(
+                workspace.loadEdition(date))
+        }
+    }
+
+    // MARK: Unsubscribe
+
+    /// GET: a page with a button. Mail scanners follow links; only the button's POST unsubscribes.
+    func confirmation(_ request: HTTPRequest) -> HTTPResponse {
+        guard let signer else { return noKey() }
+        let token = request.query["t"] ?? ""
+        guard signer.verify(token) != nil else {
+            return page(Pages.badLink(), status: 400)
+        }
+        return page(Pages.confirm(publication: publicationName), extra: [("Cache-Control", "no-store")])
+    }
+
+    /// POST (RFC 8058 one-click, or the confirmation page's button): verify, unsubscribe, commit, 200.
+    func unsubscribe(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let signer, let batcher else { return noKey() }
+        let token = request.query["t"] ?? ""
+        guard let subscriber = signer.verify(token), let id = Int64(subscriber) else {
+            return page(Pages.badLink(), status: 400)
+        }
+        guard Self.isOneClick(request) else {
+            return HTTPResponse(
+                status: 400, contentType: "text/plain; charset=utf-8",
+                body: "The body must be List-Unsubscribe=One-Click (RFC 8058).\n", headers: SecurityHeaders.plain)
+        }
+        do {
+            let outcome = try await batcher.unsubscribe(id)
+            if outcome == .unsubscribed { log("unsubscribed subscriber \(id)") }
+        } catch {
+            log("error: unsubscribing subscriber \(id) failed: \(error)")
+            return HTTPResponse(
+                status: 503, contentType: "text/plain; charset=utf-8",
+                body: "The unsubscribe could not be recorded just now; please try again.\n",
+                headers: SecurityHeaders.plain + [("Retry-After", "5")])
+        }
+        return page(Pages.unsubscribed(publication: publicationName), extra: [("Cache-Control", "no-store")])
+    }
+
+    /// RFC 8058: the body holds `List-Unsubscribe=One-Click`, as a form (urlencoded or multipart).
+    static func isOneClick(_ request: HTTPRequest) -> Bool {
+        let type = request.headers["content-type"]?.lowercased() ?? ""
+        if type.hasPrefix("multipart/form-data") {
+            let text = String(decoding: request.body, as: UTF8.self)
+            return text.contains("name=\"List-Unsubscribe\"") && text.contains("One-Click")
+        }
+        return HTTPParser.formFields(request.body)["List-Unsubscribe"] == "One-Click"
+    }
+
+    func noKey() -> HTTPResponse {
+        HTTPResponse(
+            status: 503, contentType: "text/plain; charset=utf-8",
+            body: "Unsubscribing is not set up on this server: start digest serve with DIGEST_UNSUBSCRIBE_KEY "
+                + "or DIGEST_UNSUBSCRIBE_KEY_FILE set to the key the messages were signed with.\n",
+            headers: SecurityHeaders.plain)
+    }
+
+    // MARK: The preview
+
+    func previewPage(_ name: String, query: [String: String]) -> HTTPResponse {
+        let (dateText, format) = Self.split(name)
+        guard let date = EditionDate(dateText), let format else { return notFound() }
+        let stamp = stamp(date)
+        let rendered: RenderedEdition
+        do {
+            rendered = try render(date, publication: try workspace.loadPublication())
+        } catch {
+            // The editor is mid-edit: show what is wrong, and reload when the file changes again.
+            let message = (error as? Problem)?.description ?? (error as? Problems)?.description ?? "\(error)"
+            return page(
+                Pages.previewProblem(date: date, message: message, stamp: stamp), status: 500,
+                headers: SecurityHeaders.preview)
+        }
+        if format == "txt" {
+            return HTTPResponse(
+                status: 200, contentType: "text/plain; charset=utf-8", body: rendered.text(),
+                headers: SecurityHeaders.plain + [("Cache-Control", "no-store")])
+        }
+        let options = Pages.PreviewOptions(mobile: query["mobile"] == "1", dark: query["dark"] == "1")
+        return page(
+            Pages.preview(date: date, rendered: rendered, options: options, stamp: stamp),
+            headers: SecurityHeaders.preview)
+    }
+
+    /// Changes whenever publication.yaml, the edition's file or any template changes (size or time).
+    func stamp(_ date: EditionDate) -> String {
+        var files = [workspace.configFile.path, workspace.editionFile(date).path]
+        if let publication = try? workspace.loadPublication() {
+            let folder = workspace.templatesFolder(for: publication)
+            let names = FileManager.default.enumerator(atPath: folder.path)?.allObjects as? [String] ?? []
+            files += names.sorted().map { folder.appendingPathComponent($0).path }
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for file in files {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+            // FNV-1a over each file's name, time and size.
+            for byte in "\(file)|\(modified)|\(size)\n".utf8 {
+                hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+            }
+        }
+        return String(hash, radix: 16)
+    }
+
+    // MARK: Responses
+
+    func page(
+        _ html: String, status: Int = 200, headers: [(String, String)] = SecurityHeaders.page,
+        extra: [(String, String)] = []
+    ) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "text/html; charset=utf-8", body: html, headers: headers + extra)
+    }
+
+    func notFound() -> HTTPResponse {
+        page(Pages.message(title: "Not found", text: "There is nothing at this address."), status: 404)
+    }
+
+    func notAllowed(_ allow: String) -> HTTPResponse {
+        HTTPResponse(
+            status: 405, contentType: "text/plain; charset=utf-8", body: "Use \(allow) here.\n",
+            headers: SecurityHeaders.plain + [("Allow", allow)])
+    }
+
+    /// The editor's files have a problem: the log says which; the public sees only that it failed.
+    func failure(_ error: any Error, what: String) -> HTTPResponse {
+        log("error: cannot show \(what): \(error)")
+        return page(
+            Pages.message(title: "Not available", text: "This page cannot be shown just now."), status: 500)
+    }
+}
+
+/// Headers on every response: nothing may frame the pages, sniff types or leak the address onwards.
+enum SecurityHeaders {
+    static let common: [(String, String)] = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
+
+    /// Plain text and scripts: nothing to load.
+    static let plain =
+        common + [("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")]
+
+    /// Pages and editions: the email's inline styles and remote images, no script, forms only to here.
+    static let page =
+        common + [
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; form-action 'self'; "
+                    + "frame-ancestors 'none'; base-uri 'none'"
+            )
+        ]
+
+    /// The preview: also its own reload script and the stamp it polls. The email is framed through
+    /// `srcdoc` in a sandbox (no scripts, no same origin), so no page of this server is ever framed.
+    static let preview =
+        common + [
+            ("Cache-Control", "no-store"),
+            (
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; script-src 'self'; "
+                    + "connect-src 'self'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                    + "base-uri 'none'"
+            ),
+        ]
+}
+
+/// The last rendering of each edition with the stamp of the files it came from: a "view in browser"
+/// burst after a send renders each edition once, and an edit shows at once.
+final class RenderCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [EditionDate: (stamp: String, rendered: RenderedEdition)] = [:]
+    let capacity = 64
+
+    func rendered(_ date: EditionDate, stamp: String, make: () throws -> RenderedEdition) throws -> RenderedEdition {
+        if let entry = lock.withLock({ entries[date] }), entry.stamp == stamp { return entry.rendered }
+        // Rendered outside the lock: two requests may both render, which is harmless.
+        let rendered = try make()
+        lock.withLock {
+            if entries.count >= capacity { entries.removeAll() }
+            entries[date] = (stamp, rendered)
+        }
+        return rendered
+    }
+}

@@ -1,0 +1,212 @@
+import DigestCore
+import Foundation
+
+/// The server's own pages: small, self-contained HTML with inline styles and no script, except the
+/// preview's reload script, served from this server.
+enum Pages {
+    static let style = """
+        body{margin:0;font:16px/1.5 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1a1a1a;\
+        background:#f2f3f5}main{max-width:640px;margin:40px auto;padding:28px 32px;background:#fff}\
+        h1{font:bold 26px/1.25 Georgia,"Times New Roman",serif;margin:0 0 16px}a{color:#0b5cad}\
+        ol{padding:0;list-style:none}li{padding:10px 0;border-top:1px solid #e3e5e8}\
+        .date{color:#5f6b76;font-size:14px}button{font:inherit;padding:10px 18px;border:0;border-radius:4px;\
+        background:#0b5cad;color:#fff;cursor:pointer}
+        """
+
+    static func document(title: String, body: String, language: String = "en") -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="\(HTMLEscape.attribute(language))">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(HTMLEscape.text(title))</title>
+        <style>\(style)</style>
+        </head>
+        <body>
+        <main>
+        \(body)
+        </main>
+        </body>
+        </html>
+
+        """
+    }
+
+    static func message(title: String, text: String) -> String {
+        document(title: title, body: "<h1>\(HTMLEscape.text(title))</h1>\n<p>\(HTMLEscape.text(text))</p>")
+    }
+
+    /// The published editions, newest first, each linking to its web page.
+    static func archive(publication: Publication, editions: [(EditionDate, String)]) -> String {
+        var body = "<h1>\(HTMLEscape.text(publication.name))</h1>\n"
+        if editions.isEmpty {
+            body += "<p>No edition has been published yet.</p>\n"
+        } else {
+            body += "<ol>\n"
+            for (date, subject) in editions {
+                let title = subject.isEmpty ? date.longText : subject
+                body +=
+                    "<li><a href=\"/editions/\(date)\">\(HTMLEscape.text(title))</a><br>"
+                    + "<span class=\"date\">\(HTMLEscape.text(date.longText))</span></li>\n"
+            }
+            body += "</ol>\n"
+        }
+        return document(title: publication.name, body: body, language: publication.language)
+    }
+
+    /// The page an unsubscribe link opens: a button that POSTs back to the same address.
+    static func confirm(publication: String) -> String {
+        let name = publication.isEmpty ? "this newsletter" : publication
+        return document(
+            title: "Unsubscribe",
+            body: """
+                <h1>Unsubscribe from \(HTMLEscape.text(name))?</h1>
+                <p>You will get no more editions at this address.</p>
+                <form method="post">
+                <input type="hidden" name="List-Unsubscribe" value="One-Click">
+                <button type="submit">Unsubscribe</button>
+                </form>
+                """)
+    }
+
+    static func unsubscribed(publication: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Unsubscribed",
+            body: """
+                <h1>You are unsubscribed</h1>
+                <p>You will get no more editions of \(HTMLEscape.text(name)) at this address.</p>
+                """)
+    }
+
+    static func badLink() -> String {
+        message(
+            title: "This link does not work",
+            text: "The unsubscribe link is incomplete or was changed. Use the link in the newest email as it is, "
+                + "or reply to the newsletter and ask to be taken off the list.")
+    }
+
+    // MARK: The preview
+
+    struct PreviewOptions {
+        var mobile: Bool
+        var dark: Bool
+
+        func query(mobile: Bool? = nil, dark: Bool? = nil) -> String {
+            var parts: [String] = []
+            if mobile ?? self.mobile { parts.append("mobile=1") }
+            if dark ?? self.dark { parts.append("dark=1") }
+            return parts.isEmpty ? "?" : "?" + parts.joined(separator: "&")
+        }
+    }
+
+    static let previewStyle = """
+        html,body{margin:0;height:100%}body{display:flex;flex-direction:column;\
+        font:14px/1.4 -apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;background:#d9dce0}\
+        header{display:flex;flex-wrap:wrap;gap:6px 16px;align-items:center;padding:8px 16px;background:#1f2933;\
+        color:#e6e6e6}header a{color:#9fd0ff}header .on{color:#fff;font-weight:bold;text-decoration:none}\
+        header .subject{flex:1 1 300px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}\
+        .frame{flex:1;display:flex;justify-content:center;padding:16px 0;min-height:0}\
+        iframe{border:0;background:#fff;height:100%;box-shadow:0 1px 6px rgba(0,0,0,.25)}\
+        iframe.mobile{width:375px}iframe.desktop{width:100%;max-width:760px}\
+        body.dark{background:#2a2f36}body.dark iframe{background:#111418}\
+        pre{white-space:pre-wrap;margin:16px;padding:16px;background:#fff;color:#8a1c1c}
+        """
+
+    /// The draft as the email's HTML part in a sandboxed frame, with switches for a 375 px phone and
+    /// dark mode, reloading itself when the stamp changes.
+    static func preview(date: EditionDate, rendered: RenderedEdition, options: PreviewOptions, stamp: String)
+        -> String
+    {
+        var html = rendered.html
+        if options.dark {
+            // A frame cannot be told the reader's colour scheme: the template's dark rules apply outright.
+            html = html.replacingOccurrences(of: "@media (prefers-color-scheme: dark)", with: "@media all")
+        }
+        let size = rendered.html.utf8.count
+        let sizeNote =
+            size > 102 * 1024
+            ? "HTML \(size / 1024) KB: over Gmail's 102 KB clipping limit" : "HTML \(size / 1024) KB"
+        func link(_ label: String, _ query: String, on: Bool) -> String {
+            "<a href=\"/preview/\(date)\(query)\"\(on ? " class=\"on\"" : "")>\(label)</a>"
+        }
+        let switches = [
+            link("Desktop", options.query(mobile: false), on: !options.mobile),
+            link("Mobile 375 px", options.query(mobile: true), on: options.mobile),
+            "·",
+            link("Light", options.query(dark: false), on: !options.dark),
+            link("Dark", options.query(dark: true), on: options.dark),
+            "·",
+            "<a href=\"/preview/\(date).txt\">Text part</a>",
+        ].joined(separator: " ")
+        return """
+            <!DOCTYPE html>
+            <html lang="en" data-stamp="\(stamp)" data-stamp-url="/preview/\(date)/stamp">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Preview \(date): \(HTMLEscape.text(rendered.subject))</title>
+            <style>\(previewStyle)</style>
+            <script src="/preview/live.js" defer></script>
+            </head>
+            <body class="\(options.dark ? "dark" : "light")">
+            <header>
+            <strong>Preview \(date)</strong>
+            <span class="subject" title="\(HTMLEscape.attribute(rendered.preheader))">\(HTMLEscape.text(rendered.subject))</span>
+            <span>\(switches)</span>
+            <span>\(sizeNote) · reloads on save</span>
+            </header>
+            <div class="frame">
+            <iframe class="\(options.mobile ? "mobile" : "desktop")" title="The email's HTML part" \
+            sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="\(HTMLEscape.attribute(html))"></iframe>
+            </div>
+            </body>
+            </html>
+
+            """
+    }
+
+    /// The draft cannot be rendered: what is wrong, and the same reload-on-save.
+    static func previewProblem(date: EditionDate, message: String, stamp: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en" data-stamp="\(stamp)" data-stamp-url="/preview/\(date)/stamp">
+        <head>
+        <meta charset="utf-8">
+        <title>Preview \(date): a problem</title>
+        <style>\(previewStyle)</style>
+        <script src="/preview/live.js" defer></script>
+        </head>
+        <body>
+        <header><strong>Preview \(date)</strong><span>cannot be rendered; fix the file and save: \
+        this page reloads by itself</span></header>
+        <pre>\(HTMLEscape.text(message))</pre>
+        </body>
+        </html>
+
+        """
+    }
+
+    /// Polls the stamp once a second and reloads the page when it changes; waits longer while the
+    /// server is away, and goes on when it is back.
+    static let liveReloadScript = """
+        (function () {
+          "use strict";
+          var root = document.documentElement;
+          var url = root.getAttribute("data-stamp-url");
+          var stamp = root.getAttribute("data-stamp");
+          if (!url || !stamp) { return; }
+          function check() {
+            fetch(url, { cache: "no-store" })
+              .then(function (response) { return response.ok ? response.text() : stamp; })
+              .then(function (now) {
+                if (now.trim() !== stamp) { window.location.reload(); } else { setTimeout(check, 1000); }
+              })
+              .catch(function () { setTimeout(check, 3000); });
+          }
+          setTimeout(check, 1000);
+        })();
+
+        """
+}
