@@ -10,17 +10,6 @@ struct BulkSendTests {
     let cli = CommandLineTests()
     static let key = ["DIGEST_UNSUBSCRIBE_KEY": "bulk-send-test-key-0123456789"]
 
-    /// A workspace copy with `readers` imported.
-    func workspace(readers: [String]) throws -> URL {
-        let workspace = try cli.workspaceCopy()
-        let csv = workspace.appendingPathComponent("readers.csv")
-        try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
-            to: csv, atomically: true, encoding: .utf8)
-        let result = try cli.digest(["subscribers", "import", "readers.csv"], in: workspace)
-        #expect(result.status == 0, "\(result.stderr)")
-        return workspace
-    }
-
     func counts(_ server: SMTPTestServer) throws -> [String: Int] {
         var counts: [String: Int] = [:]
         for message in try server.received() {
@@ -31,7 +20,7 @@ struct BulkSendTests {
 
     @Test func everySubscriberGetsOneMessageFailuresAreReportedAndBouncesMarked() throws {
         let readers = (0..<40).map { "reader\($0)@example.org" } + ["gone@example.org", "busy@example.org"]
-        let workspace = try workspace(readers: readers)
+        let workspace = try cli.workspaceCopy(readers: readers)
         let server = try SMTPTestServer(reject: ["gone@example.org"], deferred: ["busy@example.org"])
         defer { server.stop() }
         let arguments = [
@@ -59,7 +48,7 @@ struct BulkSendTests {
 
     @Test func connectionDroppedInTheMiddleOfTheDataIsRetriedOnAFreshConnection() throws {
         let readers = ["a@example.org", "drop@example.org", "c@example.org"]
-        let workspace = try workspace(readers: readers)
+        let workspace = try cli.workspaceCopy(readers: readers)
         let server = try SMTPTestServer(dropData: ["drop@example.org"])
         defer { server.stop() }
         let result = try cli.digest(
@@ -71,7 +60,7 @@ struct BulkSendTests {
 
     @Test func killedRunsResumeAndNobodyGetsTwoCopies() throws {
         let readers = (0..<5_000).map { "r\($0)@example.org" }
-        let workspace = try workspace(readers: readers)
+        let workspace = try cli.workspaceCopy(readers: readers)
         let server = try SMTPTestServer()
         defer { server.stop() }
         var environment = ProcessInfo.processInfo.environment
@@ -162,7 +151,7 @@ struct TLSAuthenticationTests {
         let tls = try certificate()
         let server = try SMTPTestServer(tls: tls, auth: "digest:right")
         defer { server.stop() }
-        let workspace = try BulkSendTests().workspace(readers: ["a@example.org", "b@example.org", "c@example.org"])
+        let workspace = try CommandLineTests().workspaceCopy(readers: ["a@example.org", "b@example.org", "c@example.org"])
         var environment = BulkSendTests.key
         environment.merge([
             "DIGEST_SMTP_USER": "digest", "DIGEST_SMTP_PASSWORD": "wrong", "DIGEST_SMTP_CA_FILE": tls.cert,

@@ -32,6 +32,17 @@ struct CommandLineTests {
         return folder
     }
 
+    /// A copy of the sample workspace with `readers` imported into its own store.
+    func workspaceCopy(readers: [String]) throws -> URL {
+        let workspace = try workspaceCopy()
+        let csv = workspace.appendingPathComponent("readers.csv")
+        try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
+            to: csv, atomically: true, encoding: .utf8)
+        let result = try digest(["subscribers", "import", "readers.csv"], in: workspace)
+        #expect(result.status == 0, "\(result.stderr)")
+        return workspace
+    }
+
     @Test func previewIntoAPipeIsThePlainTextPart() throws {
         let result = try digest(["preview", "2017-11-18"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -90,7 +90,7 @@ struct ServeBrowserAndLoadTests {
     /// request answered 200 and every reader unsubscribed in the store afterwards.
     @Test func tenThousandOneClickPostsUnsubscribeTenThousandReadersWithoutAnError() throws {
         let count = 10_000
-        let workspace = try serve.workspace(readers: (0..<count).map { "reader\($0)@example.org" })
+        let workspace = try serve.cli.workspaceCopy(readers: (0..<count).map { "reader\($0)@example.org" })
         let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
         var ids: [Int64] = []
         try store.forEachSubscriber(status: .active) { if let id = $0.id { ids.append(id) } }

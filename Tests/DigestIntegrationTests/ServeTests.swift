@@ -12,17 +12,6 @@ struct ServeTests {
     let cli = CommandLineTests()
     static let key = "serve-test-key-0123456789abcdef"
 
-    /// A copy of the sample workspace with readers imported and its own store.
-    func workspace(readers: [String]) throws -> URL {
-        let workspace = try cli.workspaceCopy()
-        let csv = workspace.appendingPathComponent("readers.csv")
-        try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
-            to: csv, atomically: true, encoding: .utf8)
-        let result = try cli.digest(["subscribers", "import", "readers.csv"], in: workspace)
-        #expect(result.status == 0, "\(result.stderr)")
-        return workspace
-    }
-
     func serve(_ workspace: URL, _ arguments: [String] = [], key: String? = ServeTests.key) throws -> ServeProcess {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "DIGEST_WORKSPACE")
@@ -63,7 +52,7 @@ struct ServeTests {
 
     @Test func oneClickUnsubscribeFromARealMessageIsRecordedAndIdempotentAndAForgedTokenChangesNothing() throws {
         let readers = ["ana@example.org", "bob@example.org", "chen@example.org"]
-        let workspace = try workspace(readers: readers)
+        let workspace = try cli.workspaceCopy(readers: readers)
         let token = try tokenFromASentMessage(to: "ana@example.org", workspace: workspace)
         let server = try serve(workspace)
 
@@ -110,7 +99,7 @@ struct ServeTests {
 
     @Test func aOneClickBodyAsMultipartFormDataCountsToo() throws {
         // RFC 8058 allows either form encoding; some providers send multipart.
-        let workspace = try workspace(readers: ["ana@example.org", "bob@example.org"])
+        let workspace = try cli.workspaceCopy(readers: ["ana@example.org", "bob@example.org"])
         let server = try serve(workspace)
         defer { server.stop() }
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
@@ -346,7 +335,7 @@ struct ServeTests {
     }
 
     @Test func sigtermLetsTheRequestInProgressFinishAndThenStops() throws {
-        let workspace = try workspace(readers: ["ana@example.org"])
+        let workspace = try cli.workspaceCopy(readers: ["ana@example.org"])
         let server = try serve(workspace)
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
         // A one-click POST whose body is half sent when SIGTERM comes, and an idle keep-alive connection.
@@ -386,7 +375,7 @@ struct ServeTests {
     }
 
     @Test func theUnsubscribeEndpointSaysSoWhenTheServerHasNoKey() throws {
-        let workspace = try workspace(readers: ["ana@example.org"])
+        let workspace = try cli.workspaceCopy(readers: ["ana@example.org"])
         let server = try serve(workspace, key: nil)
         defer { server.stop() }
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
