@@ -60,21 +60,18 @@ struct SMTPDeliveryTests {
         let held = EmailAddress("held@example.org")!
         let next = EmailAddress("next@example.org")!
         var asked = 0
-        let withheld = transport.deliver(
-            try builder.message(to: Reader(address: held), date: Date()),
-            beforeEnd: {
+        /// Delivers to `reader`, answering `allow` when the transport asks before the last bytes.
+        func deliver(to reader: EmailAddress, allow: Bool) throws -> DeliveryOutcome {
+            transport.deliver(try builder.message(to: Reader(address: reader), date: Date())) {
                 asked += 1
-                return false
-            })
+                return allow
+            }
+        }
+        let withheld = try deliver(to: held, allow: false)
         #expect(asked == 1)
         #expect(withheld.status == .deferred)
         #expect(withheld.reply == DeliveryOutcome.withheld(held).reply)
-        let delivered = transport.deliver(
-            try builder.message(to: Reader(address: next), date: Date()),
-            beforeEnd: {
-                asked += 1
-                return true
-            })
+        let delivered = try deliver(to: next, allow: true)
         #expect(asked == 2)
         #expect(delivered.status == .accepted, "\(delivered)")
         #expect(try server.received().map(\.recipients) == [[next.description]])
