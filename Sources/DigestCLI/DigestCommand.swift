@@ -41,6 +41,7 @@ public struct DigestCommand: AsyncParsableCommand {
               digest render 2017-11-18 --out site/  # digest.txt, digest.html, digest.eml
               digest send 2017-11-18 --to editor@example.com   # a test copy
               digest send 2017-11-18                # every active subscriber; safe to run again
+              digest serve --port 8080              # one-click unsubscribe and the web archive
             SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or DIGEST_SMTP_PASSWORD_FILE);
             the unsubscribe signing key from DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE).
             """,

@@ -26,6 +26,7 @@ enum SendCase {
         var oneConnection: [Double] = []
         var fourConnections: [Double] = []
         var sourceOne: [Double] = []
+        var sourceFour: [Double] = []
         for sessions in [1, 4, 8] {
             var ours: [Double] = []
             var theirs: [Double] = []
@@ -56,7 +57,10 @@ enum SendCase {
                     sourceOne.append(source / python)
                     line += ", smtplib \(format(python)) msg/s"
                 }
-                if sessions == 4, round <= smtplib.count { fourConnections.append(rate / smtplib[round - 1]) }
+                if sessions == 4, round <= smtplib.count {
+                    fourConnections.append(rate / smtplib[round - 1])
+                    sourceFour.append(source / smtplib[round - 1])
+                }
                 print(line)
             }
             let ratio = median(ratios)
@@ -71,7 +75,8 @@ enum SendCase {
         let ratio = median(fourConnections)
         table.add(
             "send: digest (4 conn.) vs smtplib (1)", figure: "msg/s", ours: "(above)",
-            baseline: "smtplib \(format(median(smtplib)))", ratio: "\(format(ratio))×", target: "≥ 3×", met: ratio >= 3)
+            baseline: "smtplib \(format(median(smtplib))); smtp-source (4) \(format(median(sourceFour)))×",
+            ratio: "\(format(ratio))×", target: "≥ 3×", met: ratio >= 3)
         table.add(
             "send: 1 connection each vs smtplib", figure: "msg/s", ours: "(above)",
             baseline: "smtp-source \(format(median(sourceOne)))× smtplib", ratio: "\(format(median(oneConnection)))×",
