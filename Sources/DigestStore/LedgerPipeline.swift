@@ -94,7 +94,6 @@ public final class LedgerPipeline: @unchecked Sendable {
     private var committed = 0
     private var writerError: String?
     private var closed = false
-    private var writerThread: Thread?
 
     // Read-ahead state, under `readLock`.
     private let readLock = NSLock()
@@ -116,7 +115,6 @@ public final class LedgerPipeline: @unchecked Sendable {
         self.now = now
         let thread = Thread { [self] in writeLoop() }
         thread.stackSize = 1 << 20
-        writerThread = thread
         thread.start()
     }
 
@@ -130,15 +128,11 @@ public final class LedgerPipeline: @unchecked Sendable {
     /// Queues `previous`'s reply and hands out the next message, its claim queued behind the reply.
     public func next(recording previous: Reply?) throws -> Next {
         if let previous { submit(.record(previous)) }
-        while true {
-            if let message = failure { throw LedgerError(message: message) }
-            guard let row = try nextRow() else {
-                return try waitOrFinish()
-            }
-            let ticket = Ticket(delivery: row)
-            submit(.claim(ticket))
-            return .ticket(ticket)
-        }
+        if let message = failure { throw LedgerError(message: message) }
+        guard let row = try nextRow() else { return try waitOrFinish() }
+        let ticket = Ticket(delivery: row)
+        submit(.claim(ticket))
+        return .ticket(ticket)
     }
 
     /// Records a reply without taking a next message (the worker stops).
@@ -234,7 +228,7 @@ public final class LedgerPipeline: @unchecked Sendable {
             if status == Subscriber.Status.active.rawValue {
                 ready.append(delivery)
             } else {
-                skipped.append((delivery, "not sent: the subscriber is \(status) now"))
+                skipped.append((delivery, SQLiteStore.notSent(subscriberStatus: status)))
             }
         }
         return (ready, skipped)

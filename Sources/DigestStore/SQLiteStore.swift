@@ -259,82 +259,6 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// What `claim` hands a worker.
-    public enum Claim: Sendable {
-        case delivery(Delivery)
-        /// Nothing ready now; deferred messages wait until this time.
-        case waitUntil(Date)
-        case finished
-    }
-
-    /// Takes the next message to send and marks it `sending`, committed before a byte goes to the server:
-    /// after a crash, that mark is what says the reader may have it.
-    public func claim(_ run: String, maxRunAttempts: Int, now: Date) throws -> Claim {
-        try database.write { db in
-            while true {
-                // Pending rows first, in subscriber order, straight off the (run, state, subscriberId) index;
-                // then deferred ones whose retry time has come.
-                let row =
-                    try Row.fetchOne(
-                        db,
-                        sql: """
-                            SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                            WHERE d.run = ? AND d.state = 'pending' ORDER BY d.subscriberId LIMIT 1
-                            """, arguments: [run])
-                    ?? Row.fetchOne(
-                        db,
-                        sql: """
-                            SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                            WHERE d.run = ? AND d.state = 'deferred' AND d.runAttempts < ?
-                                AND (d.nextAttemptAt IS NULL OR d.nextAttemptAt <= ?)
-                            ORDER BY d.subscriberId LIMIT 1
-                            """, arguments: [run, maxRunAttempts, now])
-                guard let row else {
-                    let next = try Date.fetchOne(
-                        db,
-                        sql:
-                            "SELECT MIN(nextAttemptAt) FROM delivery WHERE run = ? AND state = 'deferred' AND runAttempts < ?",
-                        arguments: [run, maxRunAttempts])
-                    return next.map(Claim.waitUntil) ?? .finished
-                }
-                var delivery = try Delivery(row: row)
-                let status: String = row["subscriberStatus"]
-                guard status == Subscriber.Status.active.rawValue else {
-                    // The reader left after the run began: they get nothing.
-                    delivery.state = .failed
-                    delivery.reply = "not sent: the subscriber is \(status) now"
-                    delivery.updatedAt = now
-                    try delivery.update(db)
-                    continue
-                }
-                delivery.state = .sending
-                delivery.updatedAt = now
-                try delivery.update(db)
-                return .delivery(delivery)
-            }
-        }
-    }
-
-    /// Records the server's answer for a claimed delivery, as it arrives.
-    public func record(
-        _ delivery: Delivery, outcome: DeliveryOutcome, messageID: String, retryAt: Date?, now: Date
-    ) throws {
-        try database.write { db in
-            try Self.record(delivery, outcome: outcome, messageID: messageID, retryAt: retryAt, db: db, now: now)
-        }
-    }
-
-    /// Marks a claimed delivery failed without sending it (its message could not be built).
-    public func fail(_ delivery: Delivery, reason: String, now: Date) throws {
-        try database.write { db in try Self.fail(delivery, reason: reason, db: db, now: now) }
-    }
-
-    /// A delivery that could not even be built or handed over (e.g. the transport would not start) goes
-    /// back to pending.
-    public func release(_ delivery: Delivery, now: Date) throws {
-        try database.write { db in try Self.release(delivery, db: db, now: now) }
-    }
-
     // The ledger's writes, inside a caller's transaction (the bulk sender's writer groups many).
 
     /// Claims a row read earlier as `sending`, if it is still as it was read and its reader is still
@@ -343,7 +267,7 @@ public final class SQLiteStore: Sendable {
         let status = try String.fetchOne(
             db.cachedStatement(sql: "SELECT status FROM subscriber WHERE id = ?"), arguments: [delivery.subscriberId])
         guard status == Subscriber.Status.active.rawValue else {
-            try skip(delivery, reason: "not sent: the subscriber is \(status ?? "removed") now", db: db, now: now)
+            try skip(delivery, reason: notSent(subscriberStatus: status ?? "removed"), db: db, now: now)
             return false
         }
         try db.cachedStatement(
@@ -353,6 +277,11 @@ public final class SQLiteStore: Sendable {
                 """
         ).execute(arguments: [now, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts])
         return db.changesCount > 0
+    }
+
+    /// Why a row of a reader who left after the run began is failed unsent.
+    static func notSent(subscriberStatus status: String) -> String {
+        "not sent: the subscriber is \(status) now"
     }
 
     /// Marks a row failed unsent, if it is still as it was read.

@@ -107,20 +107,22 @@ struct LedgerTests {
     @Test func hardBounceMarksTheSubscriberBouncedButAPolicyRefusalDoesNot() throws {
         let store = try store(readers: 3)
         _ = try store.startRun("e", resendInDoubt: false, now: Date())
-        guard case .delivery(let first) = try store.claim("e", maxRunAttempts: 3, now: Date()),
-            case .delivery(let second) = try store.claim("e", maxRunAttempts: 3, now: Date())
-        else {
-            Issue.record("expected two claims")
-            return
-        }
+        let ledger = LedgerPipeline(store: store, run: "e", maxRunAttempts: 3)
+        defer { try? ledger.close() }
+        let firstTicket = try ticket(ledger)
+        let secondTicket = try ticket(ledger)
+        #expect(firstTicket.waitClaimed() && secondTicket.waitClaimed())
+        let first = firstTicket.delivery
+        let second = secondTicket.delivery
         let bounce = DeliveryOutcome(
             recipient: EmailAddress(first.email)!, status: .rejected, replyCode: 550,
             reply: "550 5.1.1 <x>: User unknown")
         let policy = DeliveryOutcome(
             recipient: EmailAddress(second.email)!, status: .rejected, replyCode: 550,
             reply: "550 5.7.1 Message rejected as spam")
-        try store.record(first, outcome: bounce, messageID: "1", retryAt: nil, now: Date())
-        try store.record(second, outcome: policy, messageID: "2", retryAt: nil, now: Date())
+        ledger.record(.init(ticket: firstTicket, outcome: bounce, messageID: "1", retryAt: nil))
+        ledger.record(.init(ticket: secondTicket, outcome: policy, messageID: "2", retryAt: nil))
+        try ledger.flush()
         #expect(try store.subscriber(EmailAddress(first.email)!)?.status == .bounced)
         #expect(try store.subscriber(EmailAddress(second.email)!)?.status == .active)
         #expect(try store.deliveryCounts("e") == [.failed: 2, .pending: 1])
@@ -129,10 +131,11 @@ struct LedgerTests {
     @Test func messagesInFlightAtACrashAreInDoubtAndResentOnlyWhenAsked() throws {
         let store = try store(readers: 3)
         _ = try store.startRun("e", resendInDoubt: false, now: Date())
-        guard case .delivery(let claimed) = try store.claim("e", maxRunAttempts: 3, now: Date()) else {
-            Issue.record("expected a claim")
-            return
-        }
+        let ledger = LedgerPipeline(store: store, run: "e", maxRunAttempts: 3)
+        defer { try? ledger.close() }
+        let ticket = try ticket(ledger)
+        #expect(ticket.waitClaimed())
+        let claimed = ticket.delivery
         // The process dies here: the claim is committed, the reply never recorded.
         let resumed = try store.startRun("e", resendInDoubt: false, now: Date())
         #expect(resumed.inDoubt.map(\.email) == [claimed.email])
@@ -184,7 +187,8 @@ struct LedgerTests {
     }
 
     /// The ledger's next message, which the test needs to go on.
-    func ticket(_ ledger: LedgerPipeline, recording reply: LedgerPipeline.Reply? = nil) throws -> LedgerPipeline.Ticket {
+    func ticket(_ ledger: LedgerPipeline, recording reply: LedgerPipeline.Reply? = nil) throws -> LedgerPipeline.Ticket
+    {
         guard case .ticket(let ticket) = try ledger.next(recording: reply) else {
             throw LedgerError(message: "the ledger handed out no message")
         }
