@@ -62,9 +62,20 @@ public struct DigestMessageBuilder: Sendable {
         var replyTo: String?
         var feedbackID: String?
         var contentType: String
-        var textPartStart: [UInt8]
-        var htmlPartStart: [UInt8]
-        var end: [UInt8]
+        var textPartStart: Lines
+        var htmlPartStart: Lines
+        var end: Lines
+    }
+
+    /// Whole lines every message carries, with their relaxed canonical form for DKIM's body hash.
+    struct Lines: Sendable {
+        let bytes: [UInt8]
+        let canonical: [UInt8]
+
+        init(_ text: String) {
+            bytes = Array(text.utf8)
+            canonical = DKIMCanonical.relaxedLines(bytes)
+        }
     }
 
     /// `rendered` comes from `EditionRenderer.renderForReaders` when messages are personal (with an
@@ -90,15 +101,15 @@ public struct DigestMessageBuilder: Sendable {
             replyTo: publication.replyTo?.description,
             feedbackID: publication.feedbackID.map { HeaderEncoding.unstructured($0, nameLength: 13) },
             contentType: "multipart/alternative;\r\n boundary=\"\(boundary)\"",
-            textPartStart: Array(
+            textPartStart: Lines(
                 "--\(boundary)\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                    .utf8),
+            ),
             // The CRLF before a boundary belongs to the boundary (RFC 2046 §5.1.1), so the part's own last
             // line break needs one more.
-            htmlPartStart: Array(
+            htmlPartStart: Lines(
                 "\r\n--\(boundary)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
-                    .utf8),
-            end: Array("\r\n--\(boundary)--\r\n".utf8))
+            ),
+            end: Lines("\r\n--\(boundary)--\r\n"))
     }
 
     /// The message for `reader`, dated `date`.
@@ -110,26 +121,23 @@ public struct DigestMessageBuilder: Sendable {
         var body: [UInt8] = []
         body.reserveCapacity(64 * 1024)
         // DKIM's body hash is taken as the body is written: the fixed lines' canonical forms were made once.
-        var hasher: SHA256? = signer.map { $0.keys.isEmpty } == false ? SHA256() : nil
-        body += fixed.textPartStart
-        hasher?.update(data: DKIMCanonical.relaxedLines(fixed.textPartStart))
+        var hasher: SHA256? = signer == nil ? nil : SHA256()
+        func append(_ lines: Lines) {
+            body += lines.bytes
+            hasher?.update(data: lines.canonical)
+        }
+        append(fixed.textPartStart)
         text.write(token: token, name: name, into: &body, hashing: &hasher)
-        body += fixed.htmlPartStart
-        hasher?.update(data: DKIMCanonical.relaxedLines(fixed.htmlPartStart))
+        append(fixed.htmlPartStart)
         html.write(token: token, name: HTMLEscape.text(name), into: &body, hashing: &hasher)
-        body += fixed.end
-        hasher?.update(data: DKIMCanonical.relaxedLines(fixed.end))
+        append(fixed.end)
 
         let headers = headers(for: reader, token: token, messageID: messageID, date: date)
         var data: [UInt8] = []
         data.reserveCapacity(body.count + 2048)
-        if let signer {
-            let timestamp = Int(date.timeIntervalSince1970)
-            if let digest = hasher?.finalize() {
-                data += try signer.signatures(headers: headers, bodyHash: Array(digest), timestamp: timestamp)
-            } else {
-                data += try signer.signatures(headers: headers, body: body, timestamp: timestamp)
-            }
+        if let signer, let digest = hasher?.finalize() {
+            data += try signer.signatures(
+                headers: headers, bodyHash: Array(digest), timestamp: Int(date.timeIntervalSince1970))
         }
         for (name, value) in headers {
             data += name.utf8

@@ -201,8 +201,8 @@ public final class BulkSender: @unchecked Sendable {
                 // The claim commits while the message goes out; its last bytes wait for it.
                 let outcome = connection.deliver(message, beforeEnd: { ticket.waitClaimed() })
                 guard ticket.waitClaimed() else {
-                    // Not this run's to send (the reader left, or the ledger failed): nothing was delivered.
-                    if outcome.reply == DeliveryOutcome.withheld(message.recipient).reply { transport = nil }
+                    // Not this run's to send (the reader left, or the ledger failed): nothing was delivered,
+                    // and a transfer stopped short makes the transport start its next one afresh itself.
                     returnSlot()
                     if let failure = ledger.failure {
                         lock.withLock { if setupError == nil { setupError = failure } }
