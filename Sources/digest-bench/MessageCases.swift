@@ -35,13 +35,18 @@ enum MessageCases {
             }
         }
 
+        /// The edition rendered for readers and a builder of its personal messages, as `digest send` makes it.
+        func builder(signer: DKIMSigner? = nil) throws -> DigestMessageBuilder {
+            DigestMessageBuilder(
+                publication: publication, rendered: try renderer.renderForReaders(edition),
+                identity: RandomMessageIdentity(), unsubscribe: unsubscribe, signer: signer)
+        }
+
         /// Renders the edition and builds a message for each of the first `count` readers; messages/s.
         func build(count: Int, signer: DKIMSigner? = nil) throws -> (rate: Double, size: Int) {
             let date = Date()
             let started = seconds()
-            let builder = DigestMessageBuilder(
-                publication: publication, rendered: try renderer.renderForReaders(edition),
-                identity: RandomMessageIdentity(), unsubscribe: unsubscribe, signer: signer)
+            let builder = try builder(signer: signer)
             var size = 0
             for reader in readers.prefix(count) {
                 size = try builder.message(to: reader, date: date).data.count
@@ -51,9 +56,7 @@ enum MessageCases {
 
         /// The first `count` readers' messages, unsigned, for the signing baseline.
         func messages(count: Int) throws -> [[UInt8]] {
-            let builder = DigestMessageBuilder(
-                publication: publication, rendered: try renderer.renderForReaders(edition),
-                identity: RandomMessageIdentity(), unsubscribe: unsubscribe)
+            let builder = try builder()
             return try readers.prefix(count).map { try builder.message(to: $0, date: Date()).data }
         }
 
@@ -70,7 +73,7 @@ enum MessageCases {
                     "title": section.title,
                     "items": section.items.map { item -> [String: Any] in
                         [
-                            "lead": item.isLead, "title": item.title, "url": item.url, "meta": item.meta,
+                            "lead": item.isLead, "title": item.title, "url": item.url, "meta": item.meta ?? "",
                             "summary": item.summary ?? "", "note": item.editorNote ?? "",
                             "image": image(item.article?.image ?? item.podcast?.image ?? item.video?.thumbnail),
                             "listen": item.podcast?.listenURL ?? "",
@@ -149,9 +152,7 @@ enum MessageCases {
         // timed in slices alternating with digest's signed messages, so the machine's load falls on both.
         let headerBlock = Array(repeating: UInt8(ascii: "h"), count: 1_200)
         func rsaAgainstBare() throws -> (ours: Double, bare: Double) {
-            let builder = DigestMessageBuilder(
-                publication: sample.publication, rendered: try sample.renderer.renderForReaders(sample.edition),
-                identity: RandomMessageIdentity(), unsubscribe: sample.unsubscribe, signer: DKIMSigner(keys: [rsa]))
+            let builder = try sample.builder(signer: DKIMSigner(keys: [rsa]))
             let date = Date()
             var oursTime = 0.0
             var bareTime = 0.0

@@ -67,7 +67,7 @@ enum ScaleCase {
         _ = try store.startRun("scale", resendInDoubt: false, now: Date())
     }
 
-    /// Runs the send in a child process and returns its wall time and the kernel's peak RSS for it (MB):
+    /// Runs the send in a child process and returns the send's time and the kernel's peak RSS for it (MB):
     /// the child's VmHWM, which it reads from /proc/self/status as it ends. (`wait4`'s ru_maxrss would
     /// not do: Linux carries the high-water mark of the address space before `exec` into it, and that
     /// one is this process's, which built the list.)
@@ -81,19 +81,16 @@ enum ScaleCase {
         defer { for pointer in argv { free(pointer) } }
         let report = URL(fileURLWithPath: storePath + ".peak")
         var pid: pid_t = 0
-        let started = seconds()
         let spawned = posix_spawn(&pid, executable, nil, nil, &argv, environ)
         guard spawned == 0 else { throw Bench.BenchError(message: "cannot start \(executable): \(spawned)") }
         var status: Int32 = 0
         guard waitpid(pid, &status, 0) == pid else { throw Bench.BenchError(message: "waitpid failed") }
-        let elapsed = seconds() - started
         guard status == 0 else { throw Bench.BenchError(message: "the scale child failed (status \(status))") }
         // The child's own figures: its peak and the send's time without the process's start.
         let figures = try String(contentsOf: report, encoding: .utf8).split(separator: " ").compactMap {
             Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         guard figures.count == 2 else { throw Bench.BenchError(message: "the scale child reported nothing") }
-        _ = elapsed
         return (figures[1], figures[0] / 1024)
     }
 
@@ -110,9 +107,7 @@ enum ScaleCase {
     static func child(storePath: String) throws {
         let sample = try MessageCases.Sample(readers: 0)
         let store = try SQLiteStore(path: storePath)
-        let builder = DigestMessageBuilder(
-            publication: sample.publication, rendered: try sample.renderer.renderForReaders(sample.edition),
-            identity: RandomMessageIdentity(), unsubscribe: sample.unsubscribe)
+        let builder = try sample.builder()
         let start = try store.startRun("scale", resendInDoubt: false, now: Date())
         let sender = BulkSender(
             store: store, run: "scale", options: SendOptions(connections: 4),

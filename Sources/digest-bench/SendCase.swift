@@ -15,9 +15,7 @@ enum SendCase {
                 "command -v smtp-sink >/dev/null || { apt-get install -y -qq postfix >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix; }; } >/dev/null",
             ])
         let sample = try MessageCases.Sample(readers: 1)
-        let builder = DigestMessageBuilder(
-            publication: sample.publication, rendered: try sample.renderer.renderForReaders(sample.edition),
-            identity: RandomMessageIdentity(), unsubscribe: sample.unsubscribe)
+        let builder = try sample.builder()
         let size = try builder.message(to: sample.readers[0], date: Date()).data.count
         let count = options.messages
         let rounds = min(options.runs, 3)
