@@ -73,6 +73,19 @@ struct FeedParserTests {
         #expect(item.summary == "A conversation on how the referendum scrambled party loyalties.")
     }
 
+    @Test func itemsLinkingToAVideoSiteAreVideos() throws {
+        let xml = """
+            <?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+            <item><title>a</title><link>https://www.YouTube.com/watch?v=x</link></item>
+            <item><title>b</title><link>https://youtu.be/x</link></item>
+            <item><title>c</title><link>https://vimeo.com/123</link></item>
+            <item><title>d</title><link>https://eaworldview.com/youtube-com-story/</link></item>
+            </channel></rss>
+            """
+        let feed = try FeedParser.parse(Data(xml.utf8), url: "https://example.org/feed")
+        #expect(feed.items.map(\.kind) == [.video, .video, .video, .article])
+    }
+
     @Test func rdfAndLatin1() throws {
         let rdf = try Fixture.feed("rdf.xml")
         #expect(rdf.format == .rss1)
