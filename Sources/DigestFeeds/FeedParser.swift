@@ -283,9 +283,14 @@ public enum FeedParser {
         let type = item.enclosure?.type.lowercased() ?? ""
         if type.hasPrefix("audio/") { return .podcast }
         if type.hasPrefix("video/") { return .video }
-        // The standard library's collection search: String's own `contains` would go through Foundation.
-        let link = item.link.lowercased().utf8
-        if ["youtube.com/", "youtu.be/", "vimeo.com/"].contains(where: { link.firstRange(of: $0.utf8) != nil }) {
+        // A plain window loop over the bytes: String's `contains` goes through Foundation, and the standard
+        // library's `firstRange(of:)` on UTF-8 views halved the whole feed parser's speed.
+        let link = Array(item.link.lowercased().utf8)
+        let hosts = ["youtube.com/", "youtu.be/", "vimeo.com/"].map { Array($0.utf8) }
+        if hosts.contains(where: { host in
+            link.count >= host.count
+                && (0...(link.count - host.count)).contains { link[$0..<$0 + host.count].elementsEqual(host) }
+        }) {
             return .video
         }
         if item.episode != nil || (item.durationSeconds != nil && item.enclosure != nil) { return .podcast }
