@@ -18,16 +18,16 @@ struct BulkSendTests {
         return counts
     }
 
-    @Test func everySubscriberGetsOneMessageFailuresAreReportedAndBouncesMarked() throws {
+    @Test func everySubscriberGetsOneMessageFailuresAreReportedAndBouncesMarked() async throws {
         let readers = (0..<40).map { "reader\($0)@example.org" } + ["gone@example.org", "busy@example.org"]
-        let workspace = try cli.workspaceCopy(readers: readers)
+        let workspace = try await cli.workspaceCopy(readers: readers)
         let server = try SMTPTestServer(reject: ["gone@example.org"], deferred: ["busy@example.org"])
         defer { server.stop() }
         let arguments = [
             "send", "2017-11-18", "--smtp", server.url, "--connections", "3", "--retry-delay", "0.05", "--max-attempts",
             "2",
         ]
-        let first = try cli.digest(arguments, in: workspace, environment: Self.key)
+        let first = try await cli.digest(arguments, in: workspace, environment: Self.key)
         #expect(first.status == 75, "\(first.stdout)\(first.stderr)")
         #expect(first.stdout.contains("Run 2017-11-18: recorded 42 recipients"))
         #expect(first.stdout.contains("Run 2017-11-18: 40 sent, 1 failed, 1 deferred"))
@@ -36,31 +36,31 @@ struct BulkSendTests {
         var received = try counts(server)
         #expect(received.count == 40)
         #expect(received.values.allSatisfy { $0 == 1 })
-        let bounced = try cli.digest(["subscribers", "list", "--status", "bounced"], in: workspace)
+        let bounced = try await cli.digest(["subscribers", "list", "--status", "bounced"], in: workspace)
         #expect(bounced.stdout.contains("gone@example.org  bounced"))
         // Run again: only the deferred reader is tried; nobody gets a second copy.
-        let second = try cli.digest(arguments, in: workspace, environment: Self.key)
+        let second = try await cli.digest(arguments, in: workspace, environment: Self.key)
         #expect(second.status == 75)
         #expect(second.stdout.contains("1 to go"))
         received = try counts(server)
         #expect(received.count == 40 && received.values.allSatisfy { $0 == 1 })
     }
 
-    @Test func connectionDroppedInTheMiddleOfTheDataIsRetriedOnAFreshConnection() throws {
+    @Test func connectionDroppedInTheMiddleOfTheDataIsRetriedOnAFreshConnection() async throws {
         let readers = ["a@example.org", "drop@example.org", "c@example.org"]
-        let workspace = try cli.workspaceCopy(readers: readers)
+        let workspace = try await cli.workspaceCopy(readers: readers)
         let server = try SMTPTestServer(dropData: ["drop@example.org"])
         defer { server.stop() }
-        let result = try cli.digest(
+        let result = try await cli.digest(
             ["send", "2017-11-18", "--smtp", server.url, "--connections", "1", "--retry-delay", "0.05"], in: workspace,
             environment: Self.key)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try counts(server) == ["a@example.org": 1, "drop@example.org": 1, "c@example.org": 1])
     }
 
-    @Test func killedRunsResumeAndNobodyGetsTwoCopies() throws {
+    @Test func killedRunsResumeAndNobodyGetsTwoCopies() async throws {
         let readers = (0..<5_000).map { "r\($0)@example.org" }
-        let workspace = try cli.workspaceCopy(readers: readers)
+        let workspace = try await cli.workspaceCopy(readers: readers)
         let server = try SMTPTestServer()
         defer { server.stop() }
         var environment = ProcessInfo.processInfo.environment
@@ -75,11 +75,11 @@ struct BulkSendTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            Thread.sleep(forTimeInterval: Double.random(in: 0.4...(1.2 + Double(round) * 0.4), using: &random))
+            try await Task.sleep(for: .seconds(Double.random(in: 0.4...(1.2 + Double(round) * 0.4), using: &random)))
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        let last = try cli.digest(
+        let last = try await cli.digest(
             ["send", "2017-11-18", "--smtp", server.url, "--connections", "4"], in: workspace, environment: Self.key)
         let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
         let doubt = Set(try store.deliveries("2017-11-18", state: .doubt, limit: 10_000).map(\.email))
@@ -101,11 +101,11 @@ struct BulkSendTests {
 struct TLSAuthenticationTests {
     let cli = CommandLineTests()
 
-    func certificate() throws -> (cert: String, key: String) {
+    func certificate() async throws -> (cert: String, key: String) {
         let folder = try Repository.temporaryFolder("tls")
         let cert = folder.appendingPathComponent("cert.pem").path
         let key = folder.appendingPathComponent("key.pem").path
-        let result = try Subprocess.run(
+        let result = try await Subprocess.run(
             "/usr/bin/openssl",
             [
                 "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj",
@@ -116,21 +116,21 @@ struct TLSAuthenticationTests {
         return (cert, key)
     }
 
-    @Test func messagesArriveOverSTARTTLSWithTheRightPasswordAndNotWithAWrongOne() throws {
-        let tls = try certificate()
+    @Test func messagesArriveOverSTARTTLSWithTheRightPasswordAndNotWithAWrongOne() async throws {
+        let tls = try await certificate()
         let server = try SMTPTestServer(tls: tls, auth: "digest:correct horse")
         defer { server.stop() }
         let url = "smtp://localhost:\(server.port)"
         var environment = [
             "DIGEST_SMTP_USER": "digest", "DIGEST_SMTP_PASSWORD": "correct horse", "DIGEST_SMTP_CA_FILE": tls.cert,
         ]
-        let good = try cli.digest(
+        let good = try await cli.digest(
             ["send", "2017-11-18", "--to", "a@example.org", "--smtp", url], environment: environment)
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         #expect(try server.received().count == 1)
 
         environment["DIGEST_SMTP_PASSWORD"] = "wrong"
-        let bad = try cli.digest(
+        let bad = try await cli.digest(
             ["send", "2017-11-18", "--to", "b@example.org", "--smtp", url], environment: environment)
         #expect(bad.status == 75)
         #expect(bad.stdout.contains("authentication failed"))
@@ -140,31 +140,33 @@ struct TLSAuthenticationTests {
         // Without the CA file the self-signed certificate is not trusted, and nothing is sent.
         environment["DIGEST_SMTP_PASSWORD"] = "correct horse"
         environment.removeValue(forKey: "DIGEST_SMTP_CA_FILE")
-        let untrusted = try cli.digest(
+        let untrusted = try await cli.digest(
             ["send", "2017-11-18", "--to", "c@example.org", "--smtp", url], environment: environment)
         #expect(untrusted.status == 75)
         #expect(untrusted.stdout.contains("certificate"))
         #expect(try server.received().count == 1)
     }
 
-    @Test func bulkRunStopsAtAWrongPasswordAndLosesNothing() throws {
-        let tls = try certificate()
+    @Test func bulkRunStopsAtAWrongPasswordAndLosesNothing() async throws {
+        let tls = try await certificate()
         let server = try SMTPTestServer(tls: tls, auth: "digest:right")
         defer { server.stop() }
-        let workspace = try CommandLineTests().workspaceCopy(readers: ["a@example.org", "b@example.org", "c@example.org"])
+        let workspace = try await CommandLineTests().workspaceCopy(readers: [
+            "a@example.org", "b@example.org", "c@example.org",
+        ])
         var environment = BulkSendTests.key
         environment.merge([
             "DIGEST_SMTP_USER": "digest", "DIGEST_SMTP_PASSWORD": "wrong", "DIGEST_SMTP_CA_FILE": tls.cert,
         ]) { $1 }
         let url = "smtp://localhost:\(server.port)"
-        let bad = try cli.digest(
+        let bad = try await cli.digest(
             ["send", "2017-11-18", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("authentication failed"))
         #expect(bad.stderr.contains("run digest send 2017-11-18 --smtp \(url) --connections 1 again"))
         #expect(try server.received().isEmpty)
         environment["DIGEST_SMTP_PASSWORD"] = "right"
-        let good = try cli.digest(
+        let good = try await cli.digest(
             ["send", "2017-11-18", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         #expect(try server.received().count == 3)

@@ -9,7 +9,7 @@ import Testing
 struct CheckTests {
     let cli = CommandLineTests()
 
-    @Test func linksAreAskedWithHEADThenGETAndJudgedByTheirAnswer() throws {
+    @Test func linksAreAskedWithHEADThenGETAndJudgedByTheirAnswer() async throws {
         let server = try FeedTestServer()
         // A port nothing listens on: bound, closed, so the connection is refused.
         let closed = "http://127.0.0.1:9/"
@@ -36,7 +36,7 @@ struct CheckTests {
         #expect(byURL[server.url("status/503")]?.outcome == .doubtful("the server answered HTTP 503"))
         #expect(byURL[closed]?.outcome == .broken("the connection was refused"))
         #expect(byURL["http://no-such-host.invalid/"]?.outcome == .broken(LinkCheck.unresolvedHost))
-        let hits = try server.hits().perPath
+        let hits = try await server.hits().perPath
         #expect(hits["HEAD /feeds/rdf.xml"] == 1)
         #expect(hits["/feeds/rdf.xml"] == 1)
         #expect(hits["/head/ok"] == nil, "a link that answers HEAD is not fetched again")
@@ -54,14 +54,14 @@ struct CheckTests {
         #expect(seconds < 6, "checked in \(seconds) s")
     }
 
-    @Test func checkOfTheSampleOfflineFindsNothing() throws {
-        let result = try cli.digest(["check", "2017-11-18", "--offline"])
+    @Test func checkOfTheSampleOfflineFindsNothing() async throws {
+        let result = try await cli.digest(["check", "2017-11-18", "--offline"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("Checking Editions/2017-11-18/edition.yaml: 5 items, HTML part 15."))
         #expect(result.stdout.hasSuffix("No problems found.\n"))
     }
 
-    @Test func checkNamesEachProblemsItemAndFixAndFailsOnErrors() throws {
+    @Test func checkNamesEachProblemsItemAndFixAndFailsOnErrors() async throws {
         let server = try FeedTestServer()
         let workspace = try cli.workspaceCopy()
         let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
@@ -98,7 +98,7 @@ struct CheckTests {
             .replacingOccurrences(of: "https://eaworldview.com/digest/{date}/", with: server.url("feeds/latin1.xml"))
         try publication.write(to: config, atomically: true, encoding: .utf8)
 
-        let result = try cli.digest(["check", "2017-11-18", "--timeout", "3"], in: workspace)
+        let result = try await cli.digest(["check", "2017-11-18", "--timeout", "3"], in: workspace)
         #expect(result.status == 65, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("Links: 6 of 7 answer"))
         #expect(

@@ -9,7 +9,7 @@ struct CommandLineTests {
     static let coreGolden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
 
     func digest(_ arguments: [String], in directory: URL = Repository.root, environment extra: [String: String] = [:])
-        throws -> ProcessResult
+        async throws -> ProcessResult
     {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw SetupFailure(
@@ -19,7 +19,7 @@ struct CommandLineTests {
         environment.removeValue(forKey: "NO_COLOR")
         environment.removeValue(forKey: "DIGEST_WORKSPACE")
         environment.merge(extra) { $1 }
-        return try Subprocess.run(Self.binary, arguments, environment: environment, directory: directory)
+        return try await Subprocess.run(Self.binary, arguments, environment: environment, directory: directory)
     }
 
     /// A copy of the sample workspace to break things in.
@@ -33,42 +33,42 @@ struct CommandLineTests {
     }
 
     /// A copy of the sample workspace with `readers` imported into its own store.
-    func workspaceCopy(readers: [String]) throws -> URL {
+    func workspaceCopy(readers: [String]) async throws -> URL {
         let workspace = try workspaceCopy()
         let csv = workspace.appendingPathComponent("readers.csv")
         try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
             to: csv, atomically: true, encoding: .utf8)
-        let result = try digest(["subscribers", "import", "readers.csv"], in: workspace)
+        let result = try await digest(["subscribers", "import", "readers.csv"], in: workspace)
         #expect(result.status == 0, "\(result.stderr)")
         return workspace
     }
 
-    @Test func previewIntoAPipeIsThePlainTextPart() throws {
-        let result = try digest(["preview", "2017-11-18"])
+    @Test func previewIntoAPipeIsThePlainTextPart() async throws {
+        let result = try await digest(["preview", "2017-11-18"])
         #expect(result.status == 0, "\(result.stderr)")
         let golden = try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.txt"), encoding: .utf8)
         #expect(result.stdout == golden)
     }
 
-    @Test func previewWithColorMatchesTheStyledGoldenFile() throws {
-        let result = try digest(["preview", "2017-11-18", "--color", "always", "--width", "60"])
+    @Test func previewWithColorMatchesTheStyledGoldenFile() async throws {
+        let result = try await digest(["preview", "2017-11-18", "--color", "always", "--width", "60"])
         #expect(result.status == 0)
         let golden = try String(
             contentsOf: Self.coreGolden.appendingPathComponent("sample-preview-60.ansi"), encoding: .utf8)
         #expect(result.stdout == golden)
     }
 
-    @Test func previewOnATerminalIsStyledUnlessNoColorIsSet() throws {
+    @Test func previewOnATerminalIsStyledUnlessNoColorIsSet() async throws {
         // util-linux's `script` gives the command a pseudo-terminal, as an editor's terminal would.
         let command = "\(Self.binary) preview 2017-11-18 --no-pager"
-        let styled = try Subprocess.run(
+        let styled = try await Subprocess.run(
             "/usr/bin/script", ["-qec", command, "/dev/null"],
             environment: ["TERM": "xterm-256color", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin"],
             directory: Repository.root)
         #expect(styled.status == 0)
         #expect(styled.stdout.contains("\u{1B}[1mEA WorldView\u{1B}[22m"))
         #expect(styled.stdout.contains("\u{1B}]8;;https://eaworldview.com/"))
-        let plain = try Subprocess.run(
+        let plain = try await Subprocess.run(
             "/usr/bin/script", ["-qec", command, "/dev/null"],
             environment: [
                 "TERM": "xterm-256color", "NO_COLOR": "1", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin",
@@ -78,9 +78,9 @@ struct CommandLineTests {
         #expect(plain.stdout.contains("EA WorldView"))
     }
 
-    @Test func renderWritesTextHTMLAndAFullMessage() throws {
+    @Test func renderWritesTextHTMLAndAFullMessage() async throws {
         let out = try Repository.temporaryFolder("render")
-        let result = try digest(["render", "2017-11-18", "--out", out.path])
+        let result = try await digest(["render", "2017-11-18", "--out", out.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("digest.eml"))
         let text = try String(contentsOf: out.appendingPathComponent("digest.txt"), encoding: .utf8)
@@ -88,23 +88,23 @@ struct CommandLineTests {
         let html = try String(contentsOf: out.appendingPathComponent("digest.html"), encoding: .utf8)
         #expect(
             html == (try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.html"), encoding: .utf8)))
-        let parsed = try ParsedMessage.parse([out.appendingPathComponent("digest.eml")])
+        let parsed = try await ParsedMessage.parse([out.appendingPathComponent("digest.eml")])
         #expect(parsed[0].defects.isEmpty)
         #expect(parsed[0].subject == "Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town")
         #expect(parsed[0].text == text)
         #expect(parsed[0].html == html)
         // Rendering again gives the same bytes: the archive copy is stable.
         let again = try Repository.temporaryFolder("render")
-        _ = try digest(["render", "2017-11-18", "--out", again.path])
+        _ = try await digest(["render", "2017-11-18", "--out", again.path])
         #expect(
             try Data(contentsOf: out.appendingPathComponent("digest.eml"))
                 == Data(contentsOf: again.appendingPathComponent("digest.eml")))
     }
 
-    @Test func sendDeliversToEveryAddressAndReportsEachReply() throws {
+    @Test func sendDeliversToEveryAddressAndReportsEachReply() async throws {
         let server = try SMTPTestServer(reject: ["gone@example.org"])
         defer { server.stop() }
-        let result = try digest([
+        let result = try await digest([
             "send", "2017-11-18", "--to", "ana@example.org, gone@example.org,chen@example.com", "--smtp", server.url,
         ])
         #expect(result.status == 75, "\(result.stdout)\(result.stderr)")
@@ -115,40 +115,40 @@ struct CommandLineTests {
         #expect(result.stdout.contains("2 sent, 1 refused"))
         let received = try server.received()
         #expect(received.map(\.recipients) == [["ana@example.org"], ["chen@example.com"]])
-        let parsed = try ParsedMessage.parse(received.map(\.file))
+        let parsed = try await ParsedMessage.parse(received.map(\.file))
         #expect(parsed.allSatisfy { $0.defects.isEmpty })
         #expect(parsed.map(\.to) == ["ana@example.org", "chen@example.com"])
     }
 
-    @Test func sendToAllGoodAddressesExitsZero() throws {
+    @Test func sendToAllGoodAddressesExitsZero() async throws {
         let server = try SMTPTestServer()
         defer { server.stop() }
-        let result = try digest(["send", "2017-11-18", "--to", "editor@example.org", "--smtp", server.url])
+        let result = try await digest(["send", "2017-11-18", "--to", "editor@example.org", "--smtp", server.url])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try server.received().count == 1)
     }
 
-    @Test func passwordOnTheCommandLineIsNotAnOption() throws {
-        let result = try digest(["send", "2017-11-18", "--to", "a@example.org", "--password", "secret"])
+    @Test func passwordOnTheCommandLineIsNotAnOption() async throws {
+        let result = try await digest(["send", "2017-11-18", "--to", "a@example.org", "--password", "secret"])
         #expect(result.status == 64)
         #expect(!result.stdout.contains("secret"))
     }
 
-    @Test func badAddressIsAUsageErrorBeforeAnythingIsSent() throws {
-        let result = try digest([
+    @Test func badAddressIsAUsageErrorBeforeAnythingIsSent() async throws {
+        let result = try await digest([
             "send", "2017-11-18", "--to", "a@example.org,not-an-address", "--smtp", "smtp://127.0.0.1:1",
         ])
         #expect(result.status == 64)
         #expect(result.stderr.contains("'not-an-address' is not an email address: it has no '@'"))
     }
 
-    @Test func brokenEditionFileNamesFileLineAndColumn() throws {
+    @Test func brokenEditionFileNamesFileLineAndColumn() async throws {
         let workspace = try workspaceCopy()
         let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
         var text = try String(contentsOf: file, encoding: .utf8)
         text = text.replacingOccurrences(of: "kind: video", with: "kind: vidoe")
         try text.write(to: file, atomically: true, encoding: .utf8)
-        let result = try digest(["preview", "2017-11-18"], in: workspace)
+        let result = try await digest(["preview", "2017-11-18"], in: workspace)
         #expect(result.status == 65)
         #expect(
             result.stderr.contains(
@@ -157,14 +157,14 @@ struct CommandLineTests {
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func missingEditionPointsToTheLatestOne() throws {
-        let result = try digest(["preview", "2017-11-19"])
+    @Test func missingEditionPointsToTheLatestOne() async throws {
+        let result = try await digest(["preview", "2017-11-19"])
         #expect(result.status == 65)
         #expect(result.stderr.contains("there is no edition for 2017-11-19. The latest edition is 2017-11-18."))
     }
 
-    @Test func workspaceIsFoundFromASubfolder() throws {
-        let result = try digest(
+    @Test func workspaceIsFoundFromASubfolder() async throws {
+        let result = try await digest(
             ["preview", "2017-11-18"], in: Repository.root.appendingPathComponent("Editions/2017-11-18"))
         #expect(result.status == 0, "\(result.stderr)")
     }
@@ -174,11 +174,11 @@ struct CommandLineTests {
 struct SignedSendingTests {
     let cli = CommandLineTests()
 
-    @Test func keygenThenSendGivesMessagesDKIMVerifiesWithThePrintedRecord() throws {
+    @Test func keygenThenSendGivesMessagesDKIMVerifiesWithThePrintedRecord() async throws {
         let workspace = try cli.workspaceCopy()
         var records: [String] = []
         for (selector, algorithm) in [("rsa2026", "rsa"), ("ed2026", "ed25519")] {
-            let result = try cli.digest(
+            let result = try await cli.digest(
                 ["dkim", "keygen", "--selector", selector, "--algorithm", algorithm], in: workspace)
             #expect(result.status == 0, "\(result.stderr)")
             #expect(result.stdout.contains("wrote the private key to keys/\(selector).pem (mode 600)"))
@@ -190,7 +190,7 @@ struct SignedSendingTests {
             let value = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
             records.append("\(selector)._domainkey.eaworldview.com=\(value)")
         }
-        let again = try cli.digest(["dkim", "keygen", "--selector", "rsa2026"], in: workspace)
+        let again = try await cli.digest(["dkim", "keygen", "--selector", "rsa2026"], in: workspace)
         #expect(again.status == 1)
         #expect(again.stderr.contains("exists already"))
         let config = workspace.appendingPathComponent("publication.yaml")
@@ -201,7 +201,7 @@ struct SignedSendingTests {
 
         let server = try SMTPTestServer()
         defer { server.stop() }
-        let result = try cli.digest(
+        let result = try await cli.digest(
             ["send", "2017-11-18", "--to", "ana@example.org,bo@example.net", "--smtp", server.url], in: workspace,
             environment: ["DIGEST_UNSUBSCRIBE_KEY": "a-long-random-unsubscribe-signing-key"])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
@@ -210,16 +210,16 @@ struct SignedSendingTests {
             "secrets never printed")
         let received = try server.received()
         #expect(received.count == 2)
-        let verified = try DKIMVerification.verify(received.map(\.file), records: records)
+        let verified = try await DKIMVerification.verify(received.map(\.file), records: records)
         #expect(verified == [[true, true], [true, true]])
         let text = try String(contentsOf: received[0].file, encoding: .utf8)
         #expect(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
     }
 
-    @Test func sendWithoutAnUnsubscribeKeySaysSoAndUsesThePublicPage() throws {
+    @Test func sendWithoutAnUnsubscribeKeySaysSoAndUsesThePublicPage() async throws {
         let server = try SMTPTestServer()
         defer { server.stop() }
-        let result = try cli.digest(["send", "2017-11-18", "--to", "ana@example.org", "--smtp", server.url])
+        let result = try await cli.digest(["send", "2017-11-18", "--to", "ana@example.org", "--smtp", server.url])
         #expect(result.status == 0)
         #expect(result.stderr.contains("DIGEST_UNSUBSCRIBE_KEY"))
         let text = try String(contentsOf: try server.received()[0].file, encoding: .utf8)

@@ -26,7 +26,7 @@ struct GatherTests {
         try Workspace(root: workspace).loadEdition(EditionDate("2017-11-18")!)
     }
 
-    @Test func gatherBuildsTheEditionAndReportsTheFeedsThatFailed() throws {
+    @Test func gatherBuildsTheEditionAndReportsTheFeedsThatFailed() async throws {
         let server = try FeedTestServer()
         let fixtures = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures")
         let workspace = try workspace(feeds: [
@@ -38,7 +38,7 @@ struct GatherTests {
             (server.url("feeds/page.html"), "Today"),
             (server.url("feeds/truncated.xml"), "Today"), (server.url("huge"), "Today"), (server.url("slow"), "Today"),
         ])
-        let result = try cli.digest(["gather", "2017-11-18"], in: workspace)
+        let result = try await cli.digest(["gather", "2017-11-18"], in: workspace)
         #expect(result.status == 69, "\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("FAIL  \(server.url("status/404"))  the server answered HTTP 404"))
         #expect(result.stdout.contains("FAIL  \(server.url("status/500"))  the server answered HTTP 500"))
@@ -56,15 +56,15 @@ struct GatherTests {
         #expect(!edition.items.contains { $0.title == "Yesterday's News" })
         #expect(edition.items.filter { $0.url.contains("raqqa-after-sdf") }.count == 1)
         // The edition gather wrote previews as any other.
-        #expect(try cli.digest(["preview", "2017-11-18"], in: workspace).status == 0)
+        #expect(try await cli.digest(["preview", "2017-11-18"], in: workspace).status == 0)
     }
 
-    @Test func regatherKeepsEditsUsesConditionalGETAndKeepsCutItemsOut() throws {
+    @Test func regatherKeepsEditsUsesConditionalGETAndKeepsCutItemsOut() async throws {
         let server = try FeedTestServer()
         let workspace = try workspace(feeds: [
             (server.url("feeds/wordpress.xml"), "Today"), (server.url("feeds/podcast.xml"), "Listen"),
         ])
-        #expect(try cli.digest(["gather", "2017-11-18"], in: workspace).status == 0)
+        #expect(try await cli.digest(["gather", "2017-11-18"], in: workspace).status == 0)
         var edition = try edition(workspace)
         let cut = edition.sections[0].items.remove(at: 1)
         edition.sections[0].items[0].summary = "My own words."
@@ -73,7 +73,7 @@ struct GatherTests {
         let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
         try EditionFile.encode(edition).write(to: file, atomically: true, encoding: .utf8)
 
-        let again = try cli.digest(["gather", "2017-11-18"], in: workspace)
+        let again = try await cli.digest(["gather", "2017-11-18"], in: workspace)
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
         #expect(again.stdout.contains("(unchanged)"))
         #expect(again.stdout.contains("0 added"))
@@ -83,35 +83,35 @@ struct GatherTests {
         #expect(after.note == "Good morning.")
         #expect(after.sections[1].items[0].summary == "My own words.")
         #expect(!after.items.contains { $0.title == cut.title })
-        #expect(try server.hits().notModified == 2)
+        #expect(try await server.hits().notModified == 2)
     }
 
-    @Test func brokenEditionFileStopsGatherAndIsLeftAlone() throws {
+    @Test func brokenEditionFileStopsGatherAndIsLeftAlone() async throws {
         let server = try FeedTestServer()
         let workspace = try workspace(feeds: [(server.url("feeds/wordpress.xml"), "Today")])
         let folder = workspace.appendingPathComponent("Editions/2017-11-18")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let broken = "date: 2017-11-18\nsubject: [unclosed\n"
         try broken.write(to: folder.appendingPathComponent("edition.yaml"), atomically: true, encoding: .utf8)
-        let result = try cli.digest(["gather", "2017-11-18"], in: workspace)
+        let result = try await cli.digest(["gather", "2017-11-18"], in: workspace)
         #expect(result.status == 65)
         #expect(result.stderr.contains("Editions/2017-11-18/edition.yaml:"))
         #expect(try String(contentsOf: folder.appendingPathComponent("edition.yaml"), encoding: .utf8) == broken)
     }
 
-    @Test func inspectShowsWhatDigestReadsAsTextAndJSON() throws {
+    @Test func inspectShowsWhatDigestReadsAsTextAndJSON() async throws {
         let fixture = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures/podcast.xml").path
-        let text = try cli.digest(["feeds", "inspect", fixture])
+        let text = try await cli.digest(["feeds", "inspect", fixture])
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("EA WorldView Podcast (RSS 2.0), 3 items"))
         #expect(text.stdout.contains("1. [podcast] Podcast: Lebanon is Caught Up in Saudi-Iran Confrontation"))
         #expect(text.stdout.contains("duration:  31:12"))
-        let json = try cli.digest(["feeds", "inspect", fixture, "--json"])
+        let json = try await cli.digest(["feeds", "inspect", fixture, "--json"])
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         let items = object?["items"] as? [[String: Any]]
         #expect(items?.count == 3)
         #expect(items?.first?["durationSeconds"] as? Int == 1872)
-        let page = try cli.digest([
+        let page = try await cli.digest([
             "feeds", "inspect",
             Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures/page.html").path,
         ])
@@ -122,12 +122,12 @@ struct GatherTests {
 
 @Suite("Adding an article by hand", .serialized)
 struct AddTests {
-    @Test func addReadsThePageAndAppendsTheArticleOnce() throws {
+    @Test func addReadsThePageAndAppendsTheArticleOnce() async throws {
         let server = try FeedTestServer()
         let cli = CommandLineTests()
         let workspace = try cli.workspaceCopy()
         let url = server.url("feeds/article.html")
-        let result = try cli.digest(["add", url, "--section", "Watch", "--date", "2017-11-18"], in: workspace)
+        let result = try await cli.digest(["add", url, "--section", "Watch", "--date", "2017-11-18"], in: workspace)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(
             result.stdout.contains(
@@ -141,7 +141,7 @@ struct AddTests {
         }
         #expect(article.author == "Scott Lucas")
         #expect(edition.items.count == 6)
-        let again = try cli.digest(["add", url, "--date", "2017-11-18"], in: workspace)
+        let again = try await cli.digest(["add", url, "--date", "2017-11-18"], in: workspace)
         #expect(again.status == 1)
         #expect(again.stderr.contains("is in the edition of 2017-11-18 already"))
     }

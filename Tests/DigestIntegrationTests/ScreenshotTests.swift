@@ -17,13 +17,13 @@ struct ScreenshotTests {
         throw SetupFailure(message: "chromium is not installed: run .ci/install-deps test (apt-get install chromium)")
     }
 
-    @Test func theRenderedSampleShowsInEveryWidthAndInDarkMode() throws {
+    @Test func theRenderedSampleShowsInEveryWidthAndInDarkMode() async throws {
         try requireChromium()
         let folder = try Repository.temporaryFolder("shots")
         let (_, renderer, edition) = try Repository.sample()
         let html = folder.appendingPathComponent("digest.html")
         try Data(try renderer.render(edition).html.utf8).write(to: html)
-        let result = try Subprocess.run(Subprocess.python, [Self.script, html.path, folder.path])
+        let result = try await Subprocess.run(Subprocess.python, [Self.script, html.path, folder.path])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
@@ -32,7 +32,7 @@ struct ScreenshotTests {
     }
 
     /// Pictures of nothing but the page's background fail the check, so the tests here can fail.
-    @Test func blankPicturesAreCaught() throws {
+    @Test func blankPicturesAreCaught() async throws {
         let folder = try Repository.temporaryFolder("shots-blank")
         // Solid #f2f3f5 PNGs of the three sizes, written with Python's zlib.
         let writer = """
@@ -48,9 +48,9 @@ struct ScreenshotTests {
             for name, width in (("blank-600", 600), ("blank-375", 375), ("blank-600-dark", 600)):
                 png(f"{folder}/{name}.png", width, 300)
             """
-        let made = try Subprocess.run(Subprocess.python, ["-c", writer, folder.path])
+        let made = try await Subprocess.run(Subprocess.python, ["-c", writer, folder.path])
         #expect(made.status == 0, "\(made.stderr)")
-        let result = try Subprocess.run(
+        let result = try await Subprocess.run(
             Subprocess.python, [Self.script, "--check-only", folder.path, "--name", "blank"])
         #expect(result.status == 1)
         #expect(result.stdout.contains("blank-600.png: 600x300: looks blank"), "\(result.stdout)")
@@ -59,9 +59,9 @@ struct ScreenshotTests {
     }
 
     /// The pictures the README shows are there, as wide as they say, and not blank.
-    @Test(arguments: ["sample", "arabic"]) func theREADMEsScreenshotsPassTheSameCheck(name: String) throws {
+    @Test(arguments: ["sample", "arabic"]) func theREADMEsScreenshotsPassTheSameCheck(name: String) async throws {
         let folder = Repository.root.appendingPathComponent("Tests/Screenshots")
-        let result = try Subprocess.run(
+        let result = try await Subprocess.run(
             Subprocess.python, [Self.script, "--check-only", folder.path, "--name", name])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }

@@ -21,7 +21,7 @@ struct ServeBrowserAndLoadTests {
     /// Debian's chromium, headless, takes a screenshot of each page; each must show something (many
     /// colours, a good share of pixels unlike the background). `DIGEST_RECORD_SCREENSHOTS=1` also
     /// copies them to Tests/DigestIntegrationTests/Screenshots, which the README shows.
-    @Test func chromiumShowsTheArchiveAnEditionAndThePreview() throws {
+    @Test func chromiumShowsTheArchiveAnEditionAndThePreview() async throws {
         let chromium = "/usr/bin/chromium"
         guard FileManager.default.isExecutableFile(atPath: chromium) else {
             throw SetupFailure(message: "chromium is missing: run .ci/install-deps test (apt-get install chromium)")
@@ -37,7 +37,7 @@ struct ServeBrowserAndLoadTests {
         ]
         for (name, path, size) in pages {
             let file = folder.appendingPathComponent(name)
-            let result = try Subprocess.run(
+            let result = try await Subprocess.run(
                 chromium,
                 [
                     "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
@@ -49,7 +49,7 @@ struct ServeBrowserAndLoadTests {
             #expect(FileManager.default.fileExists(atPath: file.path), "\(name): \(result.stderr)")
         }
         let files = pages.map { folder.appendingPathComponent($0.0).path }
-        let stats = try Subprocess.run(
+        let stats = try await Subprocess.run(
             Subprocess.python, [Repository.root.appendingPathComponent("Tests/Support/png_stats.py").path] + files)
         #expect(stats.status == 0, "\(stats.stderr)")
         let images = try stats.stdout.split(separator: "\n").map {
@@ -88,9 +88,9 @@ struct ServeBrowserAndLoadTests {
 
     /// 10,000 readers, each one-click POST from its own signed token, 16 connections at once: every
     /// request answered 200 and every reader unsubscribed in the store afterwards.
-    @Test func tenThousandOneClickPostsUnsubscribeTenThousandReadersWithoutAnError() throws {
+    @Test func tenThousandOneClickPostsUnsubscribeTenThousandReadersWithoutAnError() async throws {
         let count = 10_000
-        let workspace = try serve.cli.workspaceCopy(readers: (0..<count).map { "reader\($0)@example.org" })
+        let workspace = try await serve.cli.workspaceCopy(readers: (0..<count).map { "reader\($0)@example.org" })
         let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
         var ids: [Int64] = []
         try store.forEachSubscriber(status: .active) { if let id = $0.id { ids.append(id) } }
@@ -101,7 +101,7 @@ struct ServeBrowserAndLoadTests {
             to: tokens, atomically: true, encoding: .utf8)
 
         let server = try serve.serve(workspace)
-        let result = try Subprocess.run(
+        let result = try await Subprocess.run(
             Subprocess.python,
             [
                 Repository.root.appendingPathComponent("Tests/Support/unsubscribe_load.py").path, "--base",

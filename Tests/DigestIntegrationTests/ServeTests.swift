@@ -29,9 +29,9 @@ struct ServeTests {
     }
 
     /// The one-click token in the List-Unsubscribe header of the message `digest send --dry-run` wrote for `reader`.
-    func tokenFromASentMessage(to reader: String, workspace: URL) throws -> String {
+    func tokenFromASentMessage(to reader: String, workspace: URL) async throws -> String {
         let maildir = try Repository.temporaryFolder("serve-maildir")
-        let sent = try cli.digest(
+        let sent = try await cli.digest(
             ["send", "2017-11-18", "--dry-run", maildir.path], in: workspace,
             environment: ["DIGEST_UNSUBSCRIBE_KEY": Self.key])
         #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
@@ -50,26 +50,26 @@ struct ServeTests {
         throw SetupFailure(message: "no message to \(reader) in \(folder.path)")
     }
 
-    @Test func oneClickUnsubscribeFromARealMessageIsRecordedAndIdempotentAndAForgedTokenChangesNothing() throws {
+    @Test func oneClickUnsubscribeFromARealMessageIsRecordedAndIdempotentAndAForgedTokenChangesNothing() async throws {
         let readers = ["ana@example.org", "bob@example.org", "chen@example.org"]
-        let workspace = try cli.workspaceCopy(readers: readers)
-        let token = try tokenFromASentMessage(to: "ana@example.org", workspace: workspace)
+        let workspace = try await cli.workspaceCopy(readers: readers)
+        let token = try await tokenFromASentMessage(to: "ana@example.org", workspace: workspace)
         let server = try serve(workspace)
 
         // A mail scanner following the link: a page with a button, nobody unsubscribed.
-        let page = try HTTPTestClient.request(port: server.port, "GET", "/unsubscribe?t=\(token)")
+        let page = try await HTTPTestClient.request(port: server.port, "GET", "/unsubscribe?t=\(token)")
         #expect(page.status == 200)
         #expect(page.body.contains("<form method=\"post\">"))
         #expect(page.body.contains("name=\"List-Unsubscribe\" value=\"One-Click\""))
         #expect(try status(of: "ana@example.org", in: workspace) == "active")
 
         // The provider's RFC 8058 POST: 200, no redirect, and the store says so at once.
-        let first = try HTTPTestClient.request(
+        let first = try await HTTPTestClient.request(
             port: server.port, "POST", "/unsubscribe?t=\(token)", body: "List-Unsubscribe=One-Click")
         #expect(first.status == 200, "\(first.raw)")
         #expect(first.headers["location"] == nil)
         #expect(try status(of: "ana@example.org", in: workspace) == "unsubscribed")
-        let again = try HTTPTestClient.request(
+        let again = try await HTTPTestClient.request(
             port: server.port, "POST", "/unsubscribe?t=\(token)", body: "List-Unsubscribe=One-Click")
         #expect(again.status == 200)
         #expect(try status(of: "ana@example.org", in: workspace) == "unsubscribed")
@@ -80,12 +80,12 @@ struct ServeTests {
         let otherKey = try #require(
             UnsubscribeSigner(secret: Array("another-key-0123456789".utf8), listID: "eaworldview.com"))
         for bad in [forged, otherKey.token(for: "3"), "garbage", ""] {
-            let response = try HTTPTestClient.request(
+            let response = try await HTTPTestClient.request(
                 port: server.port, "POST", "/unsubscribe?t=\(bad)", body: "List-Unsubscribe=One-Click")
             #expect(response.status == 400, "token \(bad)")
         }
         // A POST without the one-click body is refused too.
-        let noBody = try HTTPTestClient.request(port: server.port, "POST", "/unsubscribe?t=\(token)", body: "")
+        let noBody = try await HTTPTestClient.request(port: server.port, "POST", "/unsubscribe?t=\(token)", body: "")
         #expect(noBody.status == 400)
         #expect(try status(of: "bob@example.org", in: workspace) == "active")
         #expect(try status(of: "chen@example.org", in: workspace) == "active")
@@ -97,15 +97,15 @@ struct ServeTests {
         #expect(server.log.contains("digest serve: stopped"))
     }
 
-    @Test func aOneClickBodyAsMultipartFormDataCountsToo() throws {
+    @Test func aOneClickBodyAsMultipartFormDataCountsToo() async throws {
         // RFC 8058 allows either form encoding; some providers send multipart.
-        let workspace = try cli.workspaceCopy(readers: ["ana@example.org", "bob@example.org"])
+        let workspace = try await cli.workspaceCopy(readers: ["ana@example.org", "bob@example.org"])
         let server = try serve(workspace)
         defer { server.stop() }
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
         let body =
             "--b0undary\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b0undary--\r\n"
-        let response = try HTTPTestClient.request(
+        let response = try await HTTPTestClient.request(
             port: server.port, "POST", "/unsubscribe?t=\(signer.token(for: "2"))", body: body,
             contentType: "multipart/form-data; boundary=b0undary")
         #expect(response.status == 200)
@@ -113,11 +113,11 @@ struct ServeTests {
         #expect(try status(of: "ana@example.org", in: workspace) == "active")
     }
 
-    @Test func everyResponseCarriesTheSecurityHeaders() throws {
+    @Test func everyResponseCarriesTheSecurityHeaders() async throws {
         let server = try serve(try cli.workspaceCopy(), ["--preview"])
         defer { server.stop() }
         for target in ["/", "/editions/2017-11-18", "/preview/2017-11-18", "/nothing", "/unsubscribe?t=x"] {
-            let response = try HTTPTestClient.request(port: server.port, "GET", target)
+            let response = try await HTTPTestClient.request(port: server.port, "GET", target)
             #expect(response.headers["x-content-type-options"] == "nosniff", "\(target)")
             #expect(response.headers["referrer-policy"] == "no-referrer", "\(target)")
             #expect(response.headers["x-frame-options"] == "DENY", "\(target)")
@@ -126,7 +126,7 @@ struct ServeTests {
         }
     }
 
-    @Test func theArchiveListsPublishedEditionsNewestFirstAndHidesDrafts() throws {
+    @Test func theArchiveListsPublishedEditionsNewestFirstAndHidesDrafts() async throws {
         let workspace = try cli.workspaceCopy()
         // An older edition, and a draft dated far ahead.
         for (date, subject) in [("2017-11-17", "The Day Before"), ("2099-01-01", "A Draft From The Future")] {
@@ -142,7 +142,7 @@ struct ServeTests {
         }
         let server = try serve(workspace)
         defer { server.stop() }
-        let archive = try HTTPTestClient.request(port: server.port, "GET", "/")
+        let archive = try await HTTPTestClient.request(port: server.port, "GET", "/")
         #expect(archive.status == 200)
         let newer = try #require(archive.body.range(of: "href=\"/editions/2017-11-18\""))
         let older = try #require(archive.body.range(of: "href=\"/editions/2017-11-17\""))
@@ -154,10 +154,10 @@ struct ServeTests {
         try (try String(contentsOf: olderFile, encoding: .utf8)).replacingOccurrences(
             of: "The Day Before", with: "The Eve"
         ).write(to: olderFile, atomically: true, encoding: .utf8)
-        let retitled = try HTTPTestClient.request(port: server.port, "GET", "/")
+        let retitled = try await HTTPTestClient.request(port: server.port, "GET", "/")
         #expect(retitled.body.contains("The Eve") && !retitled.body.contains("The Day Before"))
 
-        let edition = try HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18")
+        let edition = try await HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18")
         #expect(edition.status == 200)
         #expect(edition.headers["content-type"] == "text/html; charset=utf-8")
         #expect(edition.body.contains("Syria Daily: Regime &amp; Russia Try Again to Capture Last ISIS Town"))
@@ -165,14 +165,14 @@ struct ServeTests {
         #expect(edition.body.contains("https://eaworldview.com/newsletter/unsubscribe"))
         #expect(
             !edition.body.contains("?t=") && !edition.body.contains("\u{E00A}") && !edition.body.contains("\u{E00B}"))
-        let text = try HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18.txt")
+        let text = try await HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18.txt")
         #expect(text.status == 200 && text.body.contains("EA WorldView"))
 
-        #expect(try HTTPTestClient.request(port: server.port, "GET", "/editions/2099-01-01").status == 404)
-        #expect(try HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-19").status == 404)
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/editions/2099-01-01").status == 404)
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-19").status == 404)
         // Without --preview there is no preview, not even of a published edition.
-        #expect(try HTTPTestClient.request(port: server.port, "GET", "/preview/2017-11-18").status == 404)
-        #expect(try HTTPTestClient.request(port: server.port, "POST", "/", body: "x=1").status == 405)
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/preview/2017-11-18").status == 404)
+        #expect(try await HTTPTestClient.request(port: server.port, "POST", "/", body: "x=1").status == 405)
     }
 
     @Test(arguments: [
@@ -183,25 +183,25 @@ struct ServeTests {
         "/editions/2017-11-18/edition.yaml", "/Editions/2017-11-18/edition.yaml", "/publication.yaml",
         "/preview/2017-11-18/../../../digest.sqlite", "/editions/%ff%fe",
     ])
-    func pathsThatTryToLeaveTheArchiveGetNothing(_ target: String) throws {
+    func pathsThatTryToLeaveTheArchiveGetNothing(_ target: String) async throws {
         let server = try serve(try cli.workspaceCopy(), ["--preview"])
         defer { server.stop() }
-        let response = try HTTPTestClient.exchange(
+        let response = try await HTTPTestClient.exchange(
             port: server.port, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect([400, 404].contains(response.status), "\(target): \(response.status)")
         #expect(
             !response.body.contains("smtp:") && !response.body.contains("root:") && !response.body.contains("sections:")
         )
         // And the server is still there.
-        #expect(try HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
     }
 
-    @Test func oversizedAndMalformedRequestsGetAClearErrorAndTheServerStaysUp() throws {
+    @Test func oversizedAndMalformedRequestsGetAClearErrorAndTheServerStaysUp() async throws {
         let server = try serve(try cli.workspaceCopy())
         defer { server.stop() }
         let port = server.port
         // A 10 MB body announced: refused before it is read.
-        let big = try HTTPTestClient.exchange(
+        let big = try await HTTPTestClient.exchange(
             port: port,
             "POST /unsubscribe?t=x HTTP/1.1\r\nHost: x\r\nContent-Length: 10485760\r\n\r\nList-Unsubscribe=One-Click")
         #expect(big.status == 413)
@@ -216,23 +216,28 @@ struct ServeTests {
         #expect(sent.status == 413)
         // A head of 100 KB.
         let longHeader = "GET / HTTP/1.1\r\nHost: x\r\nX-Long: \(String(repeating: "a", count: 100_000))\r\n\r\n"
-        #expect(try HTTPTestClient.exchange(port: port, longHeader).status == 431)
+        #expect(try await HTTPTestClient.exchange(port: port, longHeader).status == 431)
         // A target of 100 KB.
         #expect(
-            try HTTPTestClient.exchange(port: port, "GET /\(String(repeating: "b", count: 100_000)) HTTP/1.1\r\n\r\n")
-                .status == 431)
+            try await HTTPTestClient.exchange(
+                port: port, "GET /\(String(repeating: "b", count: 100_000)) HTTP/1.1\r\n\r\n"
+            )
+            .status == 431)
         // Chunked bodies, two lengths, a bad length, a bad request line, HTTP/2 preface, binary noise.
         let chunked =
             "POST /unsubscribe?t=x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
-        #expect(try HTTPTestClient.exchange(port: port, chunked).status == 501)
+        #expect(try await HTTPTestClient.exchange(port: port, chunked).status == 501)
         let twoLengths = "POST /unsubscribe HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd"
-        #expect(try HTTPTestClient.exchange(port: port, twoLengths).status == 400)
-        #expect(try HTTPTestClient.exchange(port: port, "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").status == 400)
-        #expect(try HTTPTestClient.exchange(port: port, "GET\r\n\r\n").status == 400)
-        #expect(try HTTPTestClient.exchange(port: port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").status == 505)
-        _ = try HTTPTestClient.exchange(port: port, (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }, timeout: 2)
+        #expect(try await HTTPTestClient.exchange(port: port, twoLengths).status == 400)
+        #expect(
+            try await HTTPTestClient.exchange(port: port, "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").status == 400
+        )
+        #expect(try await HTTPTestClient.exchange(port: port, "GET\r\n\r\n").status == 400)
+        #expect(try await HTTPTestClient.exchange(port: port, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").status == 505)
+        _ = try await HTTPTestClient.exchange(
+            port: port, (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 37) }, timeout: 2)
         // Still serving, and a keep-alive connection carries two requests.
-        let twice = try HTTPTestClient.exchange(
+        let twice = try await HTTPTestClient.exchange(
             port: port, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
         )
         #expect(twice.status == 404)
@@ -248,7 +253,7 @@ struct ServeTests {
         var all: [Int: Int] { lock.withLock { counts } }
     }
 
-    @Test func fiveHundredMangledRequestsAreEachAnsweredAndNeverTakeTheServerDown() throws {
+    @Test func fiveHundredMangledRequestsAreEachAnsweredAndNeverTakeTheServerDown() async throws {
         let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.25"])
         defer { server.stop() }
         let valid = Array(
@@ -280,7 +285,8 @@ struct ServeTests {
             group.enter()
             Thread {
                 for index in stride(from: worker, to: requests.count, by: 25) {
-                    let status = (try? HTTPTestClient.exchange(port: port, requests[index], timeout: 5))?.status ?? -1
+                    let status =
+                        (try? HTTPTestClient.exchangeBlocking(port: port, requests[index], timeout: 5))?.status ?? -1
                     tally.add(status)
                 }
                 group.leave()
@@ -294,16 +300,16 @@ struct ServeTests {
         // Only a request cut to nothing gets no answer at all (an idle connection is closed quietly).
         #expect(statuses[0, default: 0] <= 10, "\(statuses)")
         #expect(server.process.isRunning)
-        #expect(try HTTPTestClient.request(port: port, "GET", "/").status == 200)
+        #expect(try await HTTPTestClient.request(port: port, "GET", "/").status == 200)
         #expect(server.stop() == 0)
     }
 
-    @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() throws {
+    @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() async throws {
         let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.5"])
         defer { server.stop() }
         let started = Date()
         // The client would wait 60 s; the server gives up on each of them after half a second.
-        let partial = try HTTPTestClient.exchange(
+        let partial = try await HTTPTestClient.exchange(
             port: server.port, "GET / HTTP/1.1\r\nHost: x\r\nX-Half", timeout: 60)
         #expect(partial.status == 408)
         #expect(partial.headers["connection"] == "close")
@@ -311,31 +317,31 @@ struct ServeTests {
         defer { close(socket) }
         #expect(try HTTPTestClient.readAll(socket, timeout: 60).isEmpty)
         #expect(Date().timeIntervalSince(started) < 30, "the server closed both, long before the client gave up")
-        #expect(try HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
         #expect(server.log.contains("\"-\" 408"))
     }
 
-    @Test func oneConnectionOverTheLimitGets503UntilOneCloses() throws {
+    @Test func oneConnectionOverTheLimitGets503UntilOneCloses() async throws {
         let server = try serve(try cli.workspaceCopy(), ["--max-connections", "2"])
         defer { server.stop() }
         let first = try HTTPTestClient.connect(port: server.port)
         let second = try HTTPTestClient.connect(port: server.port)
         usleep(300_000)
-        let third = try HTTPTestClient.request(port: server.port, "GET", "/")
+        let third = try await HTTPTestClient.request(port: server.port, "GET", "/")
         #expect(third.status == 503)
         #expect(third.headers["retry-after"] == "1")
         close(first)
         close(second)
         var after = 0
         for _ in 0..<100 where after != 200 {
-            after = try HTTPTestClient.request(port: server.port, "GET", "/").status
+            after = try await HTTPTestClient.request(port: server.port, "GET", "/").status
             if after != 200 { usleep(50_000) }
         }
         #expect(after == 200)
     }
 
-    @Test func sigtermLetsTheRequestInProgressFinishAndThenStops() throws {
-        let workspace = try cli.workspaceCopy(readers: ["ana@example.org"])
+    @Test func sigtermLetsTheRequestInProgressFinishAndThenStops() async throws {
+        let workspace = try await cli.workspaceCopy(readers: ["ana@example.org"])
         let server = try serve(workspace)
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
         // A one-click POST whose body is half sent when SIGTERM comes, and an idle keep-alive connection.
@@ -361,25 +367,25 @@ struct ServeTests {
         #expect((try? HTTPTestClient.connect(port: server.port)) == nil, "nothing listens any more")
     }
 
-    @Test func aBadHostOrATakenPortIsAClearErrorAtStart() throws {
-        let host = try cli.digest(["serve", "--host", "news.example.com"])
+    @Test func aBadHostOrATakenPortIsAClearErrorAtStart() async throws {
+        let host = try await cli.digest(["serve", "--host", "news.example.com"])
         #expect(host.status == 64)
         #expect(host.stderr.contains("'news.example.com' is not an IP address: give one, e.g. --host 127.0.0.1"))
         let server = try serve(try cli.workspaceCopy())
         defer { server.stop() }
-        let taken = try cli.digest(["serve", "--port", String(server.port)])
+        let taken = try await cli.digest(["serve", "--port", String(server.port)])
         #expect(taken.status == 1)
         #expect(
             taken.stderr.contains("port \(server.port) on 127.0.0.1 is taken by another program: choose another --port")
         )
     }
 
-    @Test func theUnsubscribeEndpointSaysSoWhenTheServerHasNoKey() throws {
-        let workspace = try cli.workspaceCopy(readers: ["ana@example.org"])
+    @Test func theUnsubscribeEndpointSaysSoWhenTheServerHasNoKey() async throws {
+        let workspace = try await cli.workspaceCopy(readers: ["ana@example.org"])
         let server = try serve(workspace, key: nil)
         defer { server.stop() }
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
-        let response = try HTTPTestClient.request(
+        let response = try await HTTPTestClient.request(
             port: server.port, "POST", "/unsubscribe?t=\(signer.token(for: "1"))", body: "List-Unsubscribe=One-Click")
         #expect(response.status == 503)
         #expect(response.body.contains("DIGEST_UNSUBSCRIBE_KEY"))
@@ -387,48 +393,50 @@ struct ServeTests {
         #expect(try status(of: "ana@example.org", in: workspace) == "active")
     }
 
-    @Test func thePreviewShowsTheDraftAndItsStampChangesWhenTheEditionOrATemplateIsSaved() throws {
+    @Test func thePreviewShowsTheDraftAndItsStampChangesWhenTheEditionOrATemplateIsSaved() async throws {
         let workspace = try cli.workspaceCopy()
         let server = try serve(workspace, ["--preview"])
         defer { server.stop() }
         let port = server.port
-        let page = try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18?mobile=1")
+        let page = try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18?mobile=1")
         #expect(page.status == 200)
         #expect(page.body.contains("<iframe class=\"mobile\""))
         #expect(page.body.contains("srcdoc=\"&lt;!DOCTYPE html&gt;"))
         #expect(page.body.contains("sandbox=\"allow-popups allow-popups-to-escape-sandbox\""))
         #expect(page.body.contains("<script src=\"/preview/live.js\" defer></script>"))
-        let dark = try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18?dark=1")
+        let dark = try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18?dark=1")
         #expect(dark.body.contains("@media all {") && !dark.body.contains("prefers-color-scheme: dark"))
-        let text = try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18.txt")
+        let text = try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18.txt")
         let golden = try String(
             contentsOf: CommandLineTests.coreGolden.appendingPathComponent("sample.txt"), encoding: .utf8)
         #expect(text.status == 200 && text.body == golden)
-        #expect(try HTTPTestClient.request(port: port, "GET", "/preview/live.js").body.contains("location.reload"))
+        #expect(
+            try await HTTPTestClient.request(port: port, "GET", "/preview/live.js").body.contains("location.reload"))
 
-        func stamp() throws -> String {
-            try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18/stamp").body
+        func stamp() async throws -> String {
+            try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18/stamp").body
         }
-        let first = try stamp()
-        #expect(try stamp() == first)
+        let first = try await stamp()
+        #expect(try await stamp() == first)
         // The editor saves the edition: a new stamp, and the page shows the change.
         let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
         let original = try String(contentsOf: file, encoding: .utf8)
         try original.replacingOccurrences(of: "Try Again to Capture", with: "Try Once More to Take").write(
             to: file, atomically: true, encoding: .utf8)
-        let second = try stamp()
+        let second = try await stamp()
         #expect(second != first)
         #expect(
-            try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18").body.contains("Try Once More to Take"))
+            try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18").body.contains(
+                "Try Once More to Take"))
         // A template saved: another stamp.
         let template = workspace.appendingPathComponent("Templates/digest.txt.mustache")
         try (try String(contentsOf: template, encoding: .utf8) + "\n").write(
             to: template, atomically: true, encoding: .utf8)
-        #expect(try stamp() != second)
+        #expect(try await stamp() != second)
         // A broken edition: the problem on the page, which still reloads itself.
         try original.replacingOccurrences(of: "kind: video", with: "kind: vidoe").write(
             to: file, atomically: true, encoding: .utf8)
-        let broken = try HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18")
+        let broken = try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18")
         #expect(broken.status == 500)
         #expect(broken.body.contains("edition.yaml:") && broken.body.contains("vidoe"))
         #expect(broken.body.contains("data-stamp-url=\"/preview/2017-11-18/stamp\""))

@@ -46,7 +46,7 @@ struct DKIMTests {
     /// Every message of a random corpus, signed with rsa-sha256 and ed25519-sha256, verified by dkimpy;
     /// the same messages parsed by Python's email package without defects, their parts and headers
     /// decoded back to what was rendered.
-    @Test func randomCorpusParsesCleanlyAndEverySignatureVerifies() throws {
+    @Test func randomCorpusParsesCleanlyAndEverySignatureVerifies() async throws {
         let folder = try Repository.temporaryFolder("corpus")
         let publication = try Repository.sampleWorkspace.loadPublication()
         let templates = try Repository.sampleWorkspace.loadTemplates(for: publication)
@@ -81,7 +81,7 @@ struct DKIMTests {
                     fill(rendered.html, escape: HTMLEscape.text)
                 ))
         }
-        let parsed = try ParsedMessage.parse(files)
+        let parsed = try await ParsedMessage.parse(files)
         #expect(parsed.count == 200)
         for (index, (message, want)) in zip(parsed, expected).enumerated() {
             #expect(message.defects.isEmpty, "message \(index): \(message.defects)")
@@ -96,14 +96,14 @@ struct DKIMTests {
                 "message \(index)")
             #expect(message.headerNames.filter { $0 == "Bcc" || $0 == "From" }.count == 1, "message \(index)")
         }
-        let verified = try DKIMVerification.verify(files, records: SampleMessages.records())
+        let verified = try await DKIMVerification.verify(files, records: SampleMessages.records())
         #expect(verified.count == 200)
         for (index, signatures) in verified.enumerated() {
             #expect(signatures == [true, true], "message \(index): rsa-sha256 and ed25519-sha256 must both verify")
         }
     }
 
-    @Test func alteredMessagesFailVerification() throws {
+    @Test func alteredMessagesFailVerification() async throws {
         let message = try SampleMessages.message(personal: true, signed: true)
         let folder = try Repository.temporaryFolder("tamper")
         let original = String(decoding: message.data, as: UTF8.self)
@@ -128,7 +128,7 @@ struct DKIMTests {
             try Data(text.utf8).write(to: file)
             files.append(file)
         }
-        let verified = try DKIMVerification.verify(files, records: SampleMessages.records())
+        let verified = try await DKIMVerification.verify(files, records: SampleMessages.records())
         #expect(verified[0] == [true, true])
         for (index, signatures) in verified.enumerated().dropFirst() {
             #expect(signatures == [false, false], "\(variants[index].0) must break both signatures")

@@ -95,7 +95,7 @@ struct MessageTests {
             ))
     }
 
-    @Test func readersMessagesDifferOnlyInTheirOwnFields() throws {
+    @Test func readersMessagesDifferOnlyInTheirOwnFields() async throws {
         let (publication, renderer, edition) = try Repository.sample()
         let builder = DigestMessageBuilder(
             publication: publication, rendered: try renderer.renderForReaders(edition),
@@ -117,14 +117,14 @@ struct MessageTests {
             try Data(message.data).write(to: file)
             return file
         }
-        let parsed = try ParsedMessage.parse(files)
+        let parsed = try await ParsedMessage.parse(files)
         let tokens = readers.map { SampleMessages.unsubscribe.token(for: $0.id) }
         #expect(parsed[0].text != parsed[1].text)
         #expect(parsed[0].text.replacingOccurrences(of: tokens[0], with: tokens[1]) == parsed[1].text)
         #expect(parsed[0].html.replacingOccurrences(of: tokens[0], with: tokens[1]) == parsed[1].html)
     }
 
-    @Test func readerNameInATemplateIsFilledPerReaderAndEscapedInHTML() throws {
+    @Test func readerNameInATemplateIsFilledPerReaderAndEscapedInHTML() async throws {
         var (publication, _, edition) = try Repository.sample()
         let workspace = Repository.sampleWorkspace
         var sources = try workspace.loadTemplates(for: publication).sources.values.map { $0 }
@@ -152,7 +152,7 @@ struct MessageTests {
         let folder = try Repository.temporaryFolder("greeting")
         let file = folder.appendingPathComponent("m.eml")
         try Data(message.data).write(to: file)
-        let parsed = try ParsedMessage.parse([file])[0]
+        let parsed = try await ParsedMessage.parse([file])[0]
         #expect(parsed.defects.isEmpty)
         #expect(parsed.text.contains("Dear Zoë <Admin> & Co,\n"))
         #expect(parsed.html.contains("<p>Dear Zoë &lt;Admin&gt; &amp; Co,</p>"))

@@ -18,26 +18,36 @@ public struct RawResponse: Sendable {
 /// no helpful headers), so tests can send what a browser never would.
 public enum HTTPTestClient {
     /// Connects to 127.0.0.1:`port`, sends `request`, and reads until the server closes or `timeout` passes.
-    public static func exchange(port: Int, _ request: [UInt8], timeout: TimeInterval = 10) throws -> RawResponse {
+    /// Off the cooperative pool (see `offThePool`): the server may be in this process.
+    public static func exchange(port: Int, _ request: [UInt8], timeout: TimeInterval = 10) async throws
+        -> RawResponse
+    {
+        try await offThePool { try exchangeBlocking(port: port, request, timeout: timeout) }
+    }
+
+    /// The same on the calling thread, for tests that run their own client threads.
+    public static func exchangeBlocking(port: Int, _ request: [UInt8], timeout: TimeInterval = 10) throws
+        -> RawResponse
+    {
         let socket = try connect(port: port)
         defer { close(socket) }
         try send(socket, request)
         return parse(try readAll(socket, timeout: timeout))
     }
 
-    public static func exchange(port: Int, _ request: String, timeout: TimeInterval = 10) throws -> RawResponse {
-        try exchange(port: port, Array(request.utf8), timeout: timeout)
+    public static func exchange(port: Int, _ request: String, timeout: TimeInterval = 10) async throws -> RawResponse {
+        try await exchange(port: port, Array(request.utf8), timeout: timeout)
     }
 
     /// A GET or POST with `Connection: close`.
     public static func request(
         port: Int, _ method: String, _ target: String, body: String? = nil,
         contentType: String = "application/x-www-form-urlencoded"
-    ) throws -> RawResponse {
+    ) async throws -> RawResponse {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let body { text += "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n" }
         text += "\r\n" + (body ?? "")
-        return try exchange(port: port, text)
+        return try await exchange(port: port, text)
     }
 
     public static func connect(port: Int) throws -> Int32 {

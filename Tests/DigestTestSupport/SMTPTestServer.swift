@@ -88,9 +88,9 @@ public struct ParsedMessage: Decodable, Sendable {
         case headerNames = "header_names"
     }
 
-    public static func parse(_ files: [URL]) throws -> [ParsedMessage] {
+    public static func parse(_ files: [URL]) async throws -> [ParsedMessage] {
         let script = Repository.root.appendingPathComponent("Tests/Support/inspect_messages.py").path
-        let result = try Subprocess.run(Subprocess.python, [script] + files.map(\.path))
+        let result = try await Subprocess.run(Subprocess.python, [script] + files.map(\.path))
         guard result.status == 0 else {
             throw SetupFailure(message: "inspect_messages.py failed: \(result.stderr)")
         }
@@ -101,9 +101,9 @@ public struct ParsedMessage: Decodable, Sendable {
 /// Runs Tests/Support/verify_dkim.py (dkimpy) with the given DNS records (`name=TXT value`) instead of
 /// real DNS; one list of results per file, one result per signature.
 public enum DKIMVerification {
-    public static func verify(_ files: [URL], records: [String]) throws -> [[Bool]] {
+    public static func verify(_ files: [URL], records: [String]) async throws -> [[Bool]] {
         let script = Repository.root.appendingPathComponent("Tests/Support/verify_dkim.py").path
-        let result = try Subprocess.run(
+        let result = try await Subprocess.run(
             Subprocess.python, [script] + records.flatMap { ["--record", $0] } + files.map(\.path))
         guard result.status == 0 else {
             throw SetupFailure(message: "verify_dkim.py failed (is dkimpy installed?): \(result.stderr)")
@@ -164,8 +164,8 @@ public final class FeedTestServer: @unchecked Sendable {
     public func url(_ path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
 
     /// How many requests asked for `path`, and how many were answered 304 in all.
-    public func hits() throws -> (perPath: [String: Int], notModified: Int) {
-        let result = try Subprocess.run(
+    public func hits() async throws -> (perPath: [String: Int], notModified: Int) {
+        let result = try await Subprocess.run(
             Subprocess.python,
             [
                 "-c",

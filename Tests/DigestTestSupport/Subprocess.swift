@@ -7,8 +7,31 @@ public struct ProcessResult: Sendable {
     public var stderr: String
 }
 
+/// Runs blocking work (a child process, a socket read) on a thread of its own and waits for it without
+/// holding a thread of Swift's cooperative pool. That pool has one thread per core, two here, and the
+/// test suites run in parallel on it: two tests blocked on a child for a minute would stall every other
+/// test, and the servers some tests run in this process, for that minute.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+}
+
 public enum Subprocess {
+    /// Runs a program to its end, off the cooperative pool (see `offThePool`).
     public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
+        input: Data? = nil
+    ) async throws -> ProcessResult {
+        try await offThePool {
+            try runBlocking(executable, arguments, environment: environment, directory: directory, input: input)
+        }
+    }
+
+    /// Runs a program to its end on the calling thread.
+    public static func runBlocking(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
         input: Data? = nil
     ) throws -> ProcessResult {
