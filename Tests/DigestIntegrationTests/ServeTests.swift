@@ -211,7 +211,7 @@ struct ServeTests {
         let socket = try HTTPTestClient.connect(port: port)
         let head = "POST /unsubscribe?t=x HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n"
         try? HTTPTestClient.send(socket, Array(head.utf8) + [UInt8](repeating: 0x41, count: 1_048_576))
-        let sent = HTTPTestClient.parse(try HTTPTestClient.readAll(socket, timeout: 5))
+        let sent = HTTPTestClient.parse(try await HTTPTestClient.readAll(socket, timeout: 5))
         close(socket)
         #expect(sent.status == 413)
         // A head of 100 KB.
@@ -292,7 +292,7 @@ struct ServeTests {
                 group.leave()
             }.start()
         }
-        group.wait()
+        try await offThePool { group.wait() }
         let statuses = tally.all
         // Each one gets an answer: the server's verdict on it, or 408 once it stalls; none is an internal error.
         let allowed: Set<Int> = [200, 400, 404, 405, 408, 413, 431, 501, 505]
@@ -315,7 +315,7 @@ struct ServeTests {
         #expect(partial.headers["connection"] == "close")
         let socket = try HTTPTestClient.connect(port: server.port)
         defer { close(socket) }
-        #expect(try HTTPTestClient.readAll(socket, timeout: 60).isEmpty)
+        #expect(try await HTTPTestClient.readAll(socket, timeout: 60).isEmpty)
         #expect(Date().timeIntervalSince(started) < 30, "the server closed both, long before the client gave up")
         #expect(try await HTTPTestClient.request(port: server.port, "GET", "/").status == 200)
         #expect(server.log.contains("\"-\" 408"))
@@ -326,7 +326,7 @@ struct ServeTests {
         defer { server.stop() }
         let first = try HTTPTestClient.connect(port: server.port)
         let second = try HTTPTestClient.connect(port: server.port)
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         let third = try await HTTPTestClient.request(port: server.port, "GET", "/")
         #expect(third.status == 503)
         #expect(third.headers["retry-after"] == "1")
@@ -335,7 +335,7 @@ struct ServeTests {
         var after = 0
         for _ in 0..<100 where after != 200 {
             after = try await HTTPTestClient.request(port: server.port, "GET", "/").status
-            if after != 200 { usleep(50_000) }
+            if after != 200 { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(after == 200)
     }
@@ -354,11 +354,11 @@ struct ServeTests {
             "POST /unsubscribe?t=\(signer.token(for: "1")) HTTP/1.1\r\nHost: x\r\n"
             + "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
         try HTTPTestClient.send(socket, Array((head + body.prefix(10)).utf8))
-        usleep(1_000_000)
+        try await Task.sleep(for: .seconds(1))
         kill(server.process.processIdentifier, SIGTERM)
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         try HTTPTestClient.send(socket, Array(body.dropFirst(10).utf8))
-        let response = HTTPTestClient.parse(try HTTPTestClient.readAll(socket, timeout: 20))
+        let response = HTTPTestClient.parse(try await HTTPTestClient.readAll(socket, timeout: 20))
         #expect(response.status == 200, "\(response.raw)")
         #expect(response.headers["connection"] == "close")
         #expect(server.stop() == 0)

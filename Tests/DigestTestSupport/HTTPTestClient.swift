@@ -32,7 +32,7 @@ public enum HTTPTestClient {
         let socket = try connect(port: port)
         defer { close(socket) }
         try send(socket, request)
-        return parse(try readAll(socket, timeout: timeout))
+        return parse(try readAllBlocking(socket, timeout: timeout))
     }
 
     public static func exchange(port: Int, _ request: String, timeout: TimeInterval = 10) async throws -> RawResponse {
@@ -80,8 +80,12 @@ public enum HTTPTestClient {
         }
     }
 
-    /// Reads until the peer closes, or `timeout` seconds pass (then returns what came).
-    public static func readAll(_ socket: Int32, timeout: TimeInterval) throws -> [UInt8] {
+    /// Reads until the peer closes, or `timeout` seconds pass (then returns what came), off the pool.
+    public static func readAll(_ socket: Int32, timeout: TimeInterval) async throws -> [UInt8] {
+        try await offThePool { try readAllBlocking(socket, timeout: timeout) }
+    }
+
+    private static func readAllBlocking(_ socket: Int32, timeout: TimeInterval) throws -> [UInt8] {
         var received: [UInt8] = []
         let deadline = Date().addingTimeInterval(timeout)
         var buffer = [UInt8](repeating: 0, count: 65_536)

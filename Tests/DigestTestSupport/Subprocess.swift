@@ -31,7 +31,7 @@ public enum Subprocess {
     }
 
     /// Runs a program to its end on the calling thread.
-    public static func runBlocking(
+    private static func runBlocking(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil,
         input: Data? = nil
     ) throws -> ProcessResult {
