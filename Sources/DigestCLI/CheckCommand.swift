@@ -51,6 +51,8 @@ struct CheckCommand: AsyncParsableCommand {
             report.findings.isEmpty
                 ? "No problems found."
                 : "\(Self.count(report.errors, "error")), \(Self.count(report.warnings, "warning"))")
+        // A timer's `digest send --if-checked` sends only what passed here, unchanged since.
+        if report.errors == 0 { try SendGate.approve(loaded) } else { SendGate.revoke(loaded) }
         if report.errors > 0 {
             throw CommandFailure(
                 message: "\(loaded.displayPath) has \(Self.count(report.errors, "error")) to fix before sending",

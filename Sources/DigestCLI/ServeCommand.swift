@@ -60,7 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
         let publication = try workspace.loadPublication()
         let signer = try Secrets(variables: environment.variables, workspace: workspace).unsubscribeSigner(
             listID: publication.listID)
-        let store = signer == nil ? nil : try environment.openStore(workspace)
+        // The store holds the list (unsubscribes) and the archive (editions as they were sent).
+        let store = try environment.openStore(workspace)
         let log: @Sendable (String) -> Void = { line in
             if line.hasPrefix("error:") { Console.error(line) } else { Console.out(line) }
         }
