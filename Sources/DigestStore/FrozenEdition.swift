@@ -23,15 +23,19 @@ public struct FrozenEdition: Codable, Equatable, Sendable {
     public var editionFingerprint: String
     /// SHA-256 of the publication config and the templates when it was frozen.
     public var templatesFingerprint: String
+    /// The stories' own addresses in the edition's order, when clicks are counted: where `/l/DATE/N/…`
+    /// redirects (never anywhere a link says).
+    public var storyLinks: [String]?
 
     public init(
         date: String, forReaders: RenderedEdition?, archive: RenderedEdition, editionFingerprint: String,
-        templatesFingerprint: String
+        templatesFingerprint: String, storyLinks: [String]? = nil
     ) {
         self.date = date
         self.forReaders = forReaders
         self.archive = archive
         self.editionFingerprint = editionFingerprint
         self.templatesFingerprint = templatesFingerprint
+        self.storyLinks = storyLinks
     }
 }

@@ -79,6 +79,16 @@ public final class SQLiteStore: Sendable {
                 table.add(column: "finishedAt", .datetime)
             }
         }
+        migrator.registerMigration("v3: story clicks") { db in
+            // Counts only: which story of which edition, never who.
+            try db.create(table: "storyClick") { table in
+                table.column("date", .text).notNull()
+                table.column("story", .integer).notNull()
+                table.column("human", .integer).notNull().defaults(to: 0)
+                table.column("scanner", .integer).notNull().defaults(to: 0)
+                table.primaryKey(["date", "story"])
+            }
+        }
         return migrator
     }
 
@@ -538,6 +548,63 @@ public final class SQLiteStore: Sendable {
                     finishedAt: row["finishedAt"], relay: row["relay"], recipients: row["recipients"],
                     subject: row["subject"], counts: counts)
             }
+        }
+    }
+
+    /// The frozen renderings of the runs of `date` (not dry runs), newest first: where a click link's story
+    /// is looked up.
+    public func frozenRuns(date: String) throws -> [FrozenEdition] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT rendering FROM frozenEdition WHERE date = ? AND kind = 'run' ORDER BY frozenAt DESC",
+                arguments: [date]
+            ).map { try JSONDecoder().decode(FrozenEdition.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// A click on story `story` of the edition of `date`, by a person or (as far as can be told) a link scanner.
+    public struct Click: Hashable, Sendable {
+        public var date: String
+        public var story: Int
+        public var scanner: Bool
+
+        public init(date: String, story: Int, scanner: Bool) {
+            self.date = date
+            self.story = story
+            self.scanner = scanner
+        }
+    }
+
+    /// Adds clicks, in one transaction.
+    public func record(clicks: [Click]) async throws {
+        var counting: [Click: Int] = [:]
+        for click in clicks { counting[click, default: 0] += 1 }
+        let grouped = counting
+        try await database.write { db in
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO storyClick (date, story, human, scanner) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(date, story) DO UPDATE SET human = human + excluded.human,
+                        scanner = scanner + excluded.scanner
+                    """)
+            for (click, count) in grouped {
+                try upsert.execute(arguments: [
+                    click.date, click.story, click.scanner ? 0 : count, click.scanner ? count : 0,
+                ])
+            }
+        }
+    }
+
+    /// The clicks counted per story of the edition of `date`.
+    public func clicks(date: String) throws -> [Int: (human: Int, scanner: Int)] {
+        try database.read { db in
+            var counts: [Int: (human: Int, scanner: Int)] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT story, human, scanner FROM storyClick WHERE date = ?", arguments: [date])
+            {
+                counts[row["story"]] = (row["human"], row["scanner"])
+            }
+            return counts
         }
     }
 

@@ -148,9 +148,21 @@ public final class SubscriberRun: @unchecked Sendable {
             try settings.dryRun.map { "the Maildir \($0.path)" }
             ?? SMTPRelay.configuration(publication: loaded.publication, url: settings.smtp, secrets: secrets).url
         let date = loaded.edition.date.description
+        var forReaders = try loaded.renderer.renderForReaders(loaded.edition)
+        var storyLinks: [String]?
+        // Counted clicks: each story's links go through digest serve's /l/ address (the archive's copy does not).
+        if loaded.publication.tracking.clicks == .stories, let base = loaded.publication.clickBaseURL {
+            let links = ClickTracking.storyLinks(loaded.edition)
+            let signer = ClickSigner(unsubscribe)
+            forReaders = ClickTracking.rewrite(forReaders, storyLinks: links) { story, url in
+                signer.link(base: base, date: date, story: story, url: url)
+            }
+            storyLinks = links
+        }
         let current = FrozenEdition(
-            date: date, forReaders: try loaded.renderer.renderForReaders(loaded.edition), archive: loaded.rendered,
-            editionFingerprint: Fingerprint.edition(loaded), templatesFingerprint: Fingerprint.templates(loaded))
+            date: date, forReaders: forReaders, archive: loaded.rendered,
+            editionFingerprint: Fingerprint.edition(loaded), templatesFingerprint: Fingerprint.templates(loaded),
+            storyLinks: storyLinks)
         let base = Delivery.runKey(for: loaded.edition.date, dryRun: settings.dryRun != nil)
         let earlier = try store.runs(date: date).map(\.name).filter { $0 == base || $0.hasPrefix(base + "#") }
         // A resume goes on with the edition's latest run; --new-run starts the next one.
