@@ -42,6 +42,9 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "DigestCurl", dependencies: ["CCurl", "DigestMail"]),
+        // `digest dns check`: SPF, DKIM and DMARC records and their alignment, over a small DNS client of its
+        // own (UDP, TCP when truncated) so tests and split-horizon set-ups can name the resolver.
+        .target(name: "DigestDNS", dependencies: ["DigestCore", "DigestMail"]),
         // libxml2's XML and HTML parsers; only DigestFeeds imports it.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // Feeds and web pages into items: RSS, Atom, RDF, iTunes, Media RSS; HTML cleaning; merging.
@@ -62,7 +65,7 @@ let package = Package(
         .target(
             name: "DigestCLI",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestServe",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestServe", "DigestDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -89,6 +92,8 @@ let package = Package(
             dependencies: ["DigestMail", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden", "Fixtures"]
         ),
+        .testTarget(
+            name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
         .testTarget(
             name: "DigestFeedsTests",

@@ -1,0 +1,129 @@
+import DigestMail
+import Foundation
+import Testing
+
+@testable import DigestDNS
+
+/// The checks on recorded answers: no network.
+@Suite("DNS checks on recorded answers")
+struct CheckerTests {
+    static let key = Result { try DKIMKey.generate(.rsaSHA256, selector: "s1", domain: "example.org") }
+
+    func setup(
+        keys: [DKIMKey]? = nil, bounce: String = "example.org", relay: String? = "relay.example.net"
+    ) throws -> DNSCheckSetup {
+        let signing = try (keys ?? [Self.key.get()]).map { DNSCheckSetup.SigningKey(key: $0, file: "keys/\($0.selector).pem") }
+        return DNSCheckSetup(
+            fromDomain: "example.org", signingKeys: signing, bounceDomain: bounce, relayHost: relay,
+            unsubscribeURL: "https://www.example.org/unsubscribe")
+    }
+
+    func goodAnswers() throws -> [String: DNSAnswer] {
+        let key = try Self.key.get()
+        return [
+            "s1._domainkey.example.org TXT": DNSAnswer(records: [.txt([key.dnsRecordValue])]),
+            "example.org TXT": DNSAnswer(records: [
+                .txt(["google-site-verification=abc"]), .txt(["v=spf1 include:_spf.example.net -all"]),
+            ]),
+            "_spf.example.net TXT": DNSAnswer(records: [.txt(["v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"])]),
+            "relay.example.net A": DNSAnswer(records: [.a("192.0.2.25")]),
+            "relay.example.net AAAA": DNSAnswer(records: [.aaaa("2001:db8::25")]),
+            "_dmarc.example.org TXT": DNSAnswer(records: [.txt(["v=DMARC1; p=reject; rua=mailto:d@example.org"])]),
+            "example.org MX": DNSAnswer(records: [.mx(preference: 10, host: "mx.example.org")]),
+            "www.example.org A": DNSAnswer(records: [.a("192.0.2.80")]),
+        ]
+    }
+
+    @Test func aCompleteSetUpIsReady() throws {
+        let findings = DNSChecker.findings(try setup(), lookup: RecordedDNS(try goodAnswers()))
+        #expect(findings.allSatisfy { $0.severity == .ok }, "\(findings)")
+        #expect(findings.map(\.check) == ["DKIM", "SPF", "DMARC", "alignment", "MX", "unsubscribe"])
+        let report = DNSReport(findings)
+        #expect(report.isReady)
+        #expect(report.text.hasSuffix("\nready\n"))
+        #expect(report.text.hasPrefix("example.org\n  ok      DKIM: the key at s1._domainkey.example.org (rsa, 2048 bits)"))
+    }
+
+    @Test func theRelaysMissingAddressIsAddedBeforeAll() throws {
+        var answers = try goodAnswers()
+        answers["example.org TXT"] = DNSAnswer(records: [.txt(["v=spf1 mx ~all"])])
+        let findings = DNSChecker.findings(try setup(), lookup: RecordedDNS(answers))
+        let spf = try #require(findings.first { $0.check == "SPF" })
+        #expect(spf.severity == .error)
+        #expect(
+            spf.message.hasPrefix(
+                "the SPF record of example.org does not authorise the relay relay.example.net (192.0.2.25: softfail, "
+                    + "2001:db8::25: softfail)"))
+        #expect(spf.record?.value == "v=spf1 mx ip4:192.0.2.25 ip6:2001:db8::25 ~all")
+        #expect(spf.record?.zoneLine == "example.org. 3600 IN TXT \"v=spf1 mx ip4:192.0.2.25 ip6:2001:db8::25 ~all\"")
+    }
+
+    @Test func theConfiguredIncludeIsLookedForThroughIncludes() throws {
+        var answers = try goodAnswers()
+        answers["example.org TXT"] = DNSAnswer(records: [.txt(["v=spf1 include:_spf.example.org ~all"])])
+        answers["_spf.example.org TXT"] = DNSAnswer(records: [.txt(["v=spf1 include:mailgun.org ~all"])])
+        answers["mailgun.org TXT"] = DNSAnswer(records: [.txt(["v=spf1 ip4:198.51.100.0/24 ~all"])])
+        var configured = try setup()
+        configured.spfInclude = "mailgun.org"
+        let found = DNSChecker.spf(configured, lookup: RecordedDNS(answers))
+        #expect(found.map(\.severity) == [.ok])
+        configured.spfInclude = "sendgrid.net"
+        let missing = DNSChecker.spf(configured, lookup: RecordedDNS(answers))
+        #expect(missing.first?.record?.value == "v=spf1 include:_spf.example.org include:sendgrid.net ~all")
+    }
+
+    @Test func aDMARCRecordIsTakenFromTheOrganisationalDomain() throws {
+        var answers = try goodAnswers()
+        answers["_dmarc.example.org TXT"] = DNSAnswer(records: [.txt(["v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org"])])
+        let key = try DKIMKey.generate(.rsaSHA256, selector: "s1", domain: "news.example.org")
+        var configured = try setup(keys: [key])
+        configured.fromDomain = "news.example.org"
+        let (findings, record) = DNSChecker.dmarc(configured, lookup: RecordedDNS(answers))
+        #expect(record?.policy == .reject)
+        #expect(findings.first?.severity == .warning)
+        #expect(
+            findings.first?.message
+                == "the DMARC policy of news.example.org is p=none (from the organisational domain's record "
+                + "_dmarc.example.org): receivers take no action on mail that fails, so anyone can send as news.example.org")
+    }
+
+    @Test func strictAlignmentWantsTheExactDomain() throws {
+        let dmarc = try DMARCRecord.parse("v=DMARC1; p=reject; aspf=s; rua=mailto:d@example.org")
+        let findings = DNSChecker.alignment(try setup(bounce: "bounce.example.org"), dmarc: dmarc)
+        #expect(findings.map(\.severity) == [.warning])
+        #expect(findings[0].message.contains("(aspf=s, strict)"))
+        #expect(findings[0].message.contains("DMARC rests on DKIM alone"))
+    }
+
+    @Test func neitherAlignedIsAnErrorWithTheKeyToPublishUnderFrom() throws {
+        let key = try DKIMKey.generate(.rsaSHA256, selector: "s1", domain: "esp.example.net")
+        let findings = DNSChecker.alignment(try setup(keys: [key], bounce: "bounces.example.net"), dmarc: nil)
+        #expect(findings.map(\.severity) == [.error, .error])
+        #expect(findings[1].record?.name == "s1._domainkey.example.org")
+        #expect(findings[1].record?.value == key.dnsRecordValue)
+    }
+
+    @Test func anUnansweredLookupIsReportedAsNotChecked() throws {
+        let lookup = RecordedDNS(try goodAnswers(), failures: ["_dmarc.example.org TXT"])
+        let report = DNSReport(DNSChecker.findings(try setup(), lookup: lookup))
+        #expect(report.onlyLookupsFailed)
+        #expect(report.errors.map(\.message) == ["could not look up _dmarc.example.org: the DNS server did not answer in 3.0 s"])
+        #expect(report.summary == "1 other problem to fix")
+    }
+
+    @Test func ed25519AloneIsAWarningAndANullMXAnError() throws {
+        let ed = try DKIMKey.generate(.ed25519SHA256, selector: "e1", domain: "example.org")
+        var answers = try goodAnswers()
+        answers["e1._domainkey.example.org TXT"] = DNSAnswer(records: [.txt([ed.dnsRecordValue])])
+        answers["example.org MX"] = DNSAnswer(records: [.mx(preference: 0, host: "")])
+        let findings = DNSChecker.findings(try setup(keys: [ed]), lookup: RecordedDNS(answers))
+        #expect(findings.contains { $0.severity == .warning && $0.message.hasPrefix("digest signs only with Ed25519") })
+        #expect(findings.contains { $0.severity == .error && $0.check == "MX" && $0.message.contains("null MX") })
+    }
+
+    @Test func aLocalRelayCannotBeCheckedAndSaysSo() throws {
+        let findings = DNSChecker.spf(try setup(relay: "localhost"), lookup: RecordedDNS(try goodAnswers()))
+        #expect(findings.map(\.severity) == [.warning])
+        #expect(findings[0].message.hasPrefix("the relay is on this machine (localhost)"))
+    }
+}
