@@ -423,15 +423,31 @@ public enum DNSChecker {
                 }
                 var missing: [String] = []
                 var results: [String] = []
+                var unusable: SPFEvaluator.Result?
                 for address in relay.addresses {
                     var evaluator = SPFEvaluator(lookup: lookup)
                     let result = evaluator.check(address, domain: domain)
+                    if result == .permerror || result == .temperror { unusable = result }
                     if result != .pass {
                         missing.append(address.contains(":") ? "ip6:\(address)" : "ip4:\(address)")
                         results.append("\(address): \(result.rawValue)")
                     }
                 }
-                if missing.isEmpty {
+                if let unusable {
+                    // A permanent error is reported above (lookups, includes); a temporary one is a lookup
+                    // that got no answer. Either way adding the relay would not help.
+                    if unusable == .temperror || !problem {
+                        findings.append(
+                            DNSFinding(
+                                .error, domain: domain, check: "SPF",
+                                "the SPF record of \(domain) gives \(unusable.rawValue) for the relay \(host) "
+                                    + "(\(results.joined(separator: ", "))): "
+                                    + (unusable == .temperror
+                                        ? "a lookup it needs got no answer; try again"
+                                        : "receivers cannot evaluate it"),
+                                why: Why.spf, lookupFailed: unusable == .temperror))
+                    }
+                } else if missing.isEmpty {
                     if !problem {
                         findings.append(
                             DNSFinding(

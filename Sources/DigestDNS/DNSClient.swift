@@ -128,7 +128,9 @@ public struct DNSClient: DNSLookup {
             let fd = socket(family, type, 0)
         #endif
         guard fd >= 0 else { throw DNSFailure("cannot open a socket: \(String(cString: strerror(errno)))") }
-        var time = timeval(tv_sec: Int(timeout), tv_usec: Int32((timeout - floor(timeout)) * 1_000_000))
+        var time = timeval()
+        time.tv_sec = .init(timeout)
+        time.tv_usec = .init((timeout - floor(timeout)) * 1_000_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         var result: Int32

@@ -282,7 +282,7 @@ public struct DMARCRecord: Equatable, Sendable {
             throw RecordSyntaxError("a DMARC record starts with v=DMARC1")
         }
         func value(_ tag: String) -> String? { tags.first { $0.tag.lowercased() == tag }?.value }
-        func policy(_ tag: String) throws -> Policy? {
+        func readPolicy(_ tag: String) throws -> Policy? {
             guard let text = value(tag) else { return nil }
             guard let policy = Policy(rawValue: text.lowercased()) else {
                 throw RecordSyntaxError("\(tag)= must be none, quarantine or reject, not '\(text)'")
@@ -309,11 +309,11 @@ public struct DMARCRecord: Equatable, Sendable {
             percent = number
         }
         // A record without p= but with a valid rua= is read as p=none (RFC 7489 §6.6.3).
-        guard let policy = try policy("p") ?? (reports.isEmpty ? nil : Policy.none) else {
+        guard let policy = try readPolicy("p") ?? (reports.isEmpty ? nil : Policy.none) else {
             throw RecordSyntaxError("there is no p= (none, quarantine or reject)")
         }
         return DMARCRecord(
-            policy: policy, subdomainPolicy: try policy("sp"), dkimAlignment: try alignment("adkim"),
+            policy: policy, subdomainPolicy: try readPolicy("sp"), dkimAlignment: try alignment("adkim"),
             spfAlignment: try alignment("aspf"), reportAddresses: reports, percent: percent, text: text)
     }
 }

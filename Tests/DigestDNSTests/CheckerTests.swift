@@ -1,4 +1,5 @@
 import DigestMail
+import DigestTestSupport
 import Foundation
 import Testing
 
@@ -7,7 +8,7 @@ import Testing
 /// The checks on recorded answers: no network.
 @Suite("DNS checks on recorded answers")
 struct CheckerTests {
-    static let key = Result { try DKIMKey.generate(.rsaSHA256, selector: "s1", domain: "example.org") }
+    static let key = Result { try DNSTestZone.key("rsa2048.pem", selector: "s1", domain: "example.org") }
 
     func setup(
         keys: [DKIMKey]? = nil, bounce: String = "example.org", relay: String? = "relay.example.net"
@@ -75,7 +76,7 @@ struct CheckerTests {
     @Test func aDMARCRecordIsTakenFromTheOrganisationalDomain() throws {
         var answers = try goodAnswers()
         answers["_dmarc.example.org TXT"] = DNSAnswer(records: [.txt(["v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org"])])
-        let key = try DKIMKey.generate(.rsaSHA256, selector: "s1", domain: "news.example.org")
+        let key = try DNSTestZone.key("rsa2048.pem", selector: "s1", domain: "news.example.org")
         var configured = try setup(keys: [key])
         configured.fromDomain = "news.example.org"
         let (findings, record) = DNSChecker.dmarc(configured, lookup: RecordedDNS(answers))
@@ -96,7 +97,7 @@ struct CheckerTests {
     }
 
     @Test func neitherAlignedIsAnErrorWithTheKeyToPublishUnderFrom() throws {
-        let key = try DKIMKey.generate(.rsaSHA256, selector: "s1", domain: "esp.example.net")
+        let key = try DNSTestZone.key("rsa2048.pem", selector: "s1", domain: "esp.example.net")
         let findings = DNSChecker.alignment(try setup(keys: [key], bounce: "bounces.example.net"), dmarc: nil)
         #expect(findings.map(\.severity) == [.error, .error])
         #expect(findings[1].record?.name == "s1._domainkey.example.org")

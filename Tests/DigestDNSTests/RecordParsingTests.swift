@@ -1,4 +1,5 @@
 import DigestMail
+import DigestTestSupport
 import Foundation
 import Testing
 
@@ -39,8 +40,8 @@ struct RecordParsingTests {
     }
 
     @Test func publishedKeyMatchesOnlyItsOwnPrivateKey() throws {
-        let key = try DKIMKey.generate(.rsaSHA256, selector: "s", domain: "example.org")
-        let other = try DKIMKey.generate(.rsaSHA256, selector: "s", domain: "example.org")
+        let key = try DNSTestZone.key("rsa2048.pem", selector: "s", domain: "example.org")
+        let other = try DNSTestZone.key("rsa4096.pem", selector: "s", domain: "example.org")
         let record = try DKIMKeyRecord.parse(key.dnsRecordValue)
         #expect(key.matchesPublishedKey(record.publicKey))
         #expect(!other.matchesPublishedKey(record.publicKey))

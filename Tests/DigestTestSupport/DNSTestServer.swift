@@ -41,21 +41,33 @@ public final class DNSTestServer: @unchecked Sendable {
     }
 }
 
-/// The test zone of the DNS checks: good.test is ready to send; broken.test has a mismatched and a
-/// revoked DKIM key, an SPF record of 11 lookups and no DMARC; open.test has +all and p=none;
+/// The test zone of the DNS checks: good.test is ready to send; broken.test (signing with rsa2048.pem) has
+/// a mismatched and a revoked DKIM key, an SPF record of 11 lookups and no DMARC; open.test has +all and p=none;
 /// bounces.mailer.test is a bounce domain that does not align with good.test.
 public enum DNSTestZone {
     /// The keys: `good` (RSA 2048, selector s1), `big` (RSA 4096, selector big).
+    /// Loaded once each: BoringSSL, built without optimisation in debug, takes about a second to check a
+    /// 4096-bit key.
     public static func key(_ file: String, selector: String, domain: String) throws -> DKIMKey {
+        let name = "\(file) \(selector) \(domain)"
+        cacheLock.lock()
+        defer { cacheLock.unlock() }
+        if let key = cache[name] { return key }
         let pem = try String(
             contentsOf: Repository.root.appendingPathComponent("Tests/DigestDNSTests/Fixtures/\(file)"), encoding: .utf8)
-        return try DKIMKey(selector: selector, domain: domain, pem: pem)
+        let key = try DKIMKey(selector: selector, domain: domain, pem: pem)
+        cache[name] = key
+        return key
     }
+
+    private static let cacheLock = NSLock()
+    nonisolated(unsafe) private static var cache: [String: DKIMKey] = [:]
 
     public static func records() throws -> [String] {
         let good = try key("rsa2048.pem", selector: "s1", domain: "good.test")
         let big = try key("rsa4096.pem", selector: "big", domain: "good.test")
-        let other = try DKIMKey.generate(.rsaSHA256, selector: "mismatch", domain: "broken.test")
+        // Another key than the one broken.test signs with (rsa2048.pem): the 4096-bit one.
+        let other = big
         let hosts = (1...8).map { "a:h\($0).broken.test" }.joined(separator: " ")
         return [
             DNSTestServer.txt("s1._domainkey.good.test", good.dnsRecordValue),

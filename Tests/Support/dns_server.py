@@ -11,6 +11,7 @@ Prints "READY <port>" once listening and runs until terminated.
 usage: dns_server.py --zone FILE
 """
 import argparse
+import os
 import signal
 import socket
 import socketserver
@@ -108,7 +109,10 @@ def main():
         sys.exit("no free port")
     for server in (udp, tcp):
         threading.Thread(target=server.serve_forever, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # The test process may spawn us with SIGTERM blocked (the mask is inherited): unblock it, or every
+    # stop waits for SIGKILL.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
     print(f"READY {port}", flush=True)
     threading.Event().wait()
 
