@@ -93,7 +93,8 @@ let package = Package(
             exclude: ["Golden", "Fixtures"]
         ),
         .testTarget(
-            name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"], exclude: ["Fixtures"]),
+            name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
         .testTarget(
             name: "DigestFeedsTests",

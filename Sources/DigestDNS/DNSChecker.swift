@@ -229,7 +229,8 @@ public enum DNSChecker {
             }
             if !record.hashes.isEmpty && !record.hashes.contains("sha256") {
                 findings.append(
-                    finding(.error, "the record at \(name) allows h=\(record.hashes.joined(separator: ":")), not sha256"))
+                    finding(
+                        .error, "the record at \(name) allows h=\(record.hashes.joined(separator: ":")), not sha256"))
                 continue
             }
             if !record.services.isEmpty && !record.services.contains("*") && !record.services.contains("email") {
@@ -355,7 +356,8 @@ public enum DNSChecker {
                                 + "\(domain)",
                             why: "SPF then proves nothing; spam filters score +all as a forger's record and "
                                 + "DMARC gains nothing from SPF",
-                            record: RecordToPublish(name: domain, type: "TXT", value: record.replacingAll(with: "~all"))))
+                            record: RecordToPublish(name: domain, type: "TXT", value: record.replacingAll(with: "~all"))
+                        ))
                 case .neutral:
                     problem = true
                     findings.append(
@@ -364,7 +366,8 @@ public enum DNSChecker {
                             "the SPF record of \(domain) ends ?all: mail from any other server is 'neutral', not "
                                 + "failing",
                             why: "receivers treat ?all like no policy, so forged mail is not marked down",
-                            record: RecordToPublish(name: domain, type: "TXT", value: record.replacingAll(with: "~all"))))
+                            record: RecordToPublish(name: domain, type: "TXT", value: record.replacingAll(with: "~all"))
+                        ))
                 case nil where record.redirect == nil:
                     problem = true
                     findings.append(
@@ -372,7 +375,8 @@ public enum DNSChecker {
                             .warning, domain: domain, check: "SPF",
                             "the SPF record of \(domain) has no all term: mail from other servers is 'neutral'",
                             why: "receivers treat that like no policy",
-                            record: RecordToPublish(name: domain, type: "TXT", value: record.replacingAll(with: "~all"))))
+                            record: RecordToPublish(name: domain, type: "TXT", value: record.replacingAll(with: "~all"))
+                        ))
                 default:
                     break
                 }
@@ -399,7 +403,8 @@ public enum DNSChecker {
                                 .error, domain: domain, check: "SPF",
                                 "the SPF record of \(domain) does not include \(include) (smtp.spf_include)",
                                 why: Why.spf,
-                                record: RecordToPublish(name: domain, type: "TXT", value: record.adding("include:\(include)"))))
+                                record: RecordToPublish(
+                                    name: domain, type: "TXT", value: record.adding("include:\(include)"))))
                     }
                     continue
                 }
@@ -635,7 +640,8 @@ public enum DNSChecker {
                     "bounces to \(domain) go to \(hosts.joined(separator: ", "))")
             ]
         }
-        let addresses = ((try? lookup.query(domain, .a))?.addresses ?? []) + ((try? lookup.query(domain, .aaaa))?.addresses ?? [])
+        let addresses =
+            ((try? lookup.query(domain, .a))?.addresses ?? []) + ((try? lookup.query(domain, .aaaa))?.addresses ?? [])
         if !addresses.isEmpty {
             return [
                 DNSFinding(

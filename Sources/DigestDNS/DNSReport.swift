@@ -87,7 +87,9 @@ public struct DNSReport: Sendable {
             findings: findings.map {
                 JSONFinding(
                     severity: $0.severity, domain: $0.domain, check: $0.check, message: $0.message, why: $0.why,
-                    record: $0.record.map { JSONRecord(name: $0.name, type: $0.type, value: $0.value, zone: $0.zoneLine) }
+                    record: $0.record.map {
+                        JSONRecord(name: $0.name, type: $0.type, value: $0.value, zone: $0.zoneLine)
+                    }
                 )
             })
         let encoder = JSONEncoder()

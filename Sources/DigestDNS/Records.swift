@@ -26,7 +26,9 @@ enum TagList {
             guard !tag.isEmpty, tag.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }),
                 tag.first?.isLetter == true
             else { throw RecordSyntaxError("'\(tag)' is not a tag name") }
-            guard seen.insert(tag.lowercased()).inserted else { throw RecordSyntaxError("the tag \(tag)= appears twice") }
+            guard seen.insert(tag.lowercased()).inserted else {
+                throw RecordSyntaxError("the tag \(tag)= appears twice")
+            }
             tags.append((tag, value))
         }
         return tags

@@ -67,7 +67,9 @@ public struct SPFEvaluator {
                 matched = CIDR.contains(network: network, prefix: prefix, address: address)
             case .a(let target, let v4, let v6):
                 guard let found = addresses(of: target ?? domain, for: address) else { return .temperror }
-                matched = found.contains { CIDR.contains(network: $0, prefix: prefixFor(address, v4, v6), address: address) }
+                matched = found.contains {
+                    CIDR.contains(network: $0, prefix: prefixFor(address, v4, v6), address: address)
+                }
             case .mx(let target, let v4, let v6):
                 guard let answer = try? lookup.query(target ?? domain, .mx) else { return .temperror }
                 var any = false

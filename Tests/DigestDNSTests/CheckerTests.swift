@@ -13,7 +13,9 @@ struct CheckerTests {
     func setup(
         keys: [DKIMKey]? = nil, bounce: String = "example.org", relay: String? = "relay.example.net"
     ) throws -> DNSCheckSetup {
-        let signing = try (keys ?? [Self.key.get()]).map { DNSCheckSetup.SigningKey(key: $0, file: "keys/\($0.selector).pem") }
+        let signing = try (keys ?? [Self.key.get()]).map {
+            DNSCheckSetup.SigningKey(key: $0, file: "keys/\($0.selector).pem")
+        }
         return DNSCheckSetup(
             fromDomain: "example.org", signingKeys: signing, bounceDomain: bounce, relayHost: relay,
             unsubscribeURL: "https://www.example.org/unsubscribe")
@@ -42,7 +44,8 @@ struct CheckerTests {
         let report = DNSReport(findings)
         #expect(report.isReady)
         #expect(report.text.hasSuffix("\nready\n"))
-        #expect(report.text.hasPrefix("example.org\n  ok      DKIM: the key at s1._domainkey.example.org (rsa, 2048 bits)"))
+        #expect(
+            report.text.hasPrefix("example.org\n  ok      DKIM: the key at s1._domainkey.example.org (rsa, 2048 bits)"))
     }
 
     @Test func theRelaysMissingAddressIsAddedBeforeAll() throws {
@@ -75,7 +78,9 @@ struct CheckerTests {
 
     @Test func aDMARCRecordIsTakenFromTheOrganisationalDomain() throws {
         var answers = try goodAnswers()
-        answers["_dmarc.example.org TXT"] = DNSAnswer(records: [.txt(["v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org"])])
+        answers["_dmarc.example.org TXT"] = DNSAnswer(records: [
+            .txt(["v=DMARC1; p=reject; sp=none; rua=mailto:d@example.org"])
+        ])
         let key = try DNSTestZone.key("rsa2048.pem", selector: "s1", domain: "news.example.org")
         var configured = try setup(keys: [key])
         configured.fromDomain = "news.example.org"
@@ -85,7 +90,8 @@ struct CheckerTests {
         #expect(
             findings.first?.message
                 == "the DMARC policy of news.example.org is p=none (from the organisational domain's record "
-                + "_dmarc.example.org): receivers take no action on mail that fails, so anyone can send as news.example.org")
+                + "_dmarc.example.org): receivers take no action on mail that fails, so anyone can send as news.example.org"
+        )
     }
 
     @Test func strictAlignmentWantsTheExactDomain() throws {
@@ -108,7 +114,10 @@ struct CheckerTests {
         let lookup = RecordedDNS(try goodAnswers(), failures: ["_dmarc.example.org TXT"])
         let report = DNSReport(DNSChecker.findings(try setup(), lookup: lookup))
         #expect(report.onlyLookupsFailed)
-        #expect(report.errors.map(\.message) == ["could not look up _dmarc.example.org: the DNS server did not answer in 3.0 s"])
+        #expect(
+            report.errors.map(\.message) == [
+                "could not look up _dmarc.example.org: the DNS server did not answer in 3.0 s"
+            ])
         #expect(report.summary == "1 other problem to fix")
     }
 

@@ -39,10 +39,14 @@ final class DNSServerTests {
     @Test func aPublicationWithEverythingPublishedIsReadyAnd4096BitKeysComeOverTCP() async throws {
         let before = try await stats()
         let findings = await DNSChecker.check(
-            setup("good.test", keys: [try signing("rsa2048.pem", "s1", "good.test"), try signing("rsa4096.pem", "big", "good.test")]),
+            setup(
+                "good.test",
+                keys: [try signing("rsa2048.pem", "s1", "good.test"), try signing("rsa4096.pem", "big", "good.test")]),
             lookup: client)
         #expect(findings.allSatisfy { $0.severity == .ok }, "\(DNSReport(findings).text)")
-        #expect(findings.map(\.message).contains("the key at big._domainkey.good.test (rsa, 4096 bits) matches keys/big.pem"))
+        #expect(
+            findings.map(\.message).contains(
+                "the key at big._domainkey.good.test (rsa, 4096 bits) matches keys/big.pem"))
         #expect(DNSReport(findings).summary == "ready")
         // The 4096-bit key's record passes 512 bytes: its UDP answer was truncated and asked again over TCP.
         let tcpBefore = Int(before.split(separator: " ")[1].dropFirst(4)) ?? -1
@@ -66,13 +70,17 @@ final class DNSServerTests {
                     + "ip4:/ip6: ranges it lists",
                 "broken.test has no DMARC record (none at _dmarc.broken.test)",
             ])
-        #expect(errors[0].record == RecordToPublish(name: "mismatch._domainkey.broken.test", type: "TXT", value: mismatch.key.dnsRecordValue))
+        #expect(
+            errors[0].record
+                == RecordToPublish(
+                    name: "mismatch._domainkey.broken.test", type: "TXT", value: mismatch.key.dnsRecordValue))
         #expect(errors[1].record?.name == "revoked._domainkey.broken.test")
         #expect(errors[2].record == nil)
         #expect(
             errors[3].record
                 == RecordToPublish(
-                    name: "_dmarc.broken.test", type: "TXT", value: "v=DMARC1; p=none; rua=mailto:dmarc-reports@broken.test"))
+                    name: "_dmarc.broken.test", type: "TXT",
+                    value: "v=DMARC1; p=none; rua=mailto:dmarc-reports@broken.test"))
         #expect(DNSReport(findings).summary == "3 records to publish, 1 other problem to fix")
     }
 
@@ -95,15 +103,20 @@ final class DNSServerTests {
         let findings = await DNSChecker.check(
             setup("good.test", keys: [try signing("rsa2048.pem", "s1", "good.test")], bounce: "bounces.mailer.test"),
             lookup: client)
-        #expect(findings.filter { $0.severity != .ok }.map(\.message) == [
-            "the bounce domain bounces.mailer.test does not align with From good.test (aspf=r, relaxed): SPF cannot "
-                + "make DMARC pass; DMARC rests on DKIM alone; use a bounce address under good.test"
-        ])
-        #expect(findings.contains { $0.check == "MX" && $0.message == "bounces to bounces.mailer.test go to 10 mx.mailer.test" })
+        #expect(
+            findings.filter { $0.severity != .ok }.map(\.message) == [
+                "the bounce domain bounces.mailer.test does not align with From good.test (aspf=r, relaxed): SPF cannot "
+                    + "make DMARC pass; DMARC rests on DKIM alone; use a bounce address under good.test"
+            ])
+        #expect(
+            findings.contains {
+                $0.check == "MX" && $0.message == "bounces to bounces.mailer.test go to 10 mx.mailer.test"
+            })
     }
 
     @Test func aServerThatDoesNotAnswerTimesOut() async throws {
-        let quick = DNSClient(servers: [DNSServer(host: "127.0.0.1", port: UInt16(server.port))], timeout: 0.3, attempts: 2)
+        let quick = DNSClient(
+            servers: [DNSServer(host: "127.0.0.1", port: UInt16(server.port))], timeout: 0.3, attempts: 2)
         let started = Date()
         await #expect(throws: DNSFailure("the DNS server 127.0.0.1:\(server.port) did not answer in 0.3 s")) {
             try await offThePool { try quick.query("x.silent.test", .txt) }

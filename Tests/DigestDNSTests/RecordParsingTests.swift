@@ -88,7 +88,8 @@ struct RecordParsingTests {
     }
 
     @Test func dmarcTagsAndDefaults() throws {
-        let record = try DMARCRecord.parse("v=DMARC1; p=quarantine; sp=reject; adkim=s; rua=mailto:d@example.org; pct=50")
+        let record = try DMARCRecord.parse(
+            "v=DMARC1; p=quarantine; sp=reject; adkim=s; rua=mailto:d@example.org; pct=50")
         #expect(record.policy == .quarantine)
         #expect(record.subdomainPolicy == .reject)
         #expect(record.dkimAlignment == .strict)
@@ -121,7 +122,8 @@ struct RecordParsingTests {
         var reply: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 3, 0, 0, 0, 0] + Array(question[12...])
         reply += [0xC0, 12, 0, 15, 0, 1, 0, 0, 0, 60, 0, 9, 0, 10, 4] + Array("mail".utf8) + [0xC0, 12]
         reply += [0xC0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 6, 2] + Array("ab".utf8) + [2] + Array("cd".utf8)
-        reply += [0xC0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16, 0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11)
+        reply +=
+            [0xC0, 12, 0, 28, 0, 1, 0, 0, 0, 60, 0, 16, 0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11)
             + [1]
         let parsed = try DNSWire.parse(reply)
         #expect(parsed.id == 0x1234)

@@ -54,7 +54,8 @@ public enum DNSTestZone {
         defer { cacheLock.unlock() }
         if let key = cache[name] { return key }
         let pem = try String(
-            contentsOf: Repository.root.appendingPathComponent("Tests/DigestDNSTests/Fixtures/\(file)"), encoding: .utf8)
+            contentsOf: Repository.root.appendingPathComponent("Tests/DigestDNSTests/Fixtures/\(file)"), encoding: .utf8
+        )
         let key = try DKIMKey(selector: selector, domain: domain, pem: pem)
         cache[name] = key
         return key
