@@ -16,14 +16,16 @@ struct DNSCommand: AsyncParsableCommand {
             commandName: "check",
             abstract: "Check DKIM, SPF, DMARC and their alignment before the first send; print the records to publish.",
             discussion: """
-                Looks up the DKIM key of every selector in publication.yaml and compares it with the key digest
-                signs with; the SPF record of the bounce domain (the envelope sender's) and of the From domain,
-                and whether it authorises the relay (smtp.spf_include, else the relay host's addresses); the
-                DMARC record and the alignment of the DKIM and bounce domains with From; the bounce domain's MX;
-                and the unsubscribe URL's host. One line per finding, grouped by domain, with the record to
-                publish under it; the last line is "ready" or how many records to publish.
-                Exit status: 0 ready (warnings allowed), 65 records to publish or problems to fix, 1 when the
-                only errors are lookups that got no answer.
+                Looks up, for the publication in publication.yaml:
+                  DKIM   the key of every selector, compared with the key digest signs with
+                  SPF    of the bounce and From domains; whether it authorises the relay
+                         (smtp.spf_include, else the relay host's addresses)
+                  DMARC  the record, and the alignment of DKIM d= and the bounce domain
+                  MX     of the bounce domain, and the unsubscribe URL's host
+                One line per finding, grouped by domain, the record to publish under it;
+                the last line is "ready" or how many records to publish.
+                Exit status: 0 ready (warnings allowed), 65 records to publish or
+                problems to fix, 1 when the only errors are lookups without an answer.
                 """
         )
 
