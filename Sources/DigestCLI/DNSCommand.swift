@@ -47,6 +47,10 @@ struct DNSCommand: AsyncParsableCommand {
             if let resolver, DNSServer(resolver) == nil {
                 throw ValidationError("--resolver must be an IP address and port, e.g. 127.0.0.1:53, not '\(resolver)'")
             }
+            if let bounceDomain, !EmailAddress.isHostname(bounceDomain) {
+                throw ValidationError(
+                    "--bounce-domain must be a domain such as bounces.example.com, not '\(bounceDomain)'")
+            }
             if !(1...30).contains(timeout) { throw ValidationError("--timeout must be between 1 and 30 seconds") }
         }
 

@@ -522,8 +522,11 @@ public enum DNSChecker {
             let whereFound = inherited ? " (from the organisational domain's record \(name))" : ""
             var findings: [DNSFinding] = []
             if policy == .none {
+                // The tag that set none: sp= for a subdomain under the organisational domain's record.
+                let tag = inherited && record.subdomainPolicy != nil ? "sp" : "p"
                 let stricter = record.text.replacingOccurrences(
-                    of: "p=none", with: "p=quarantine", options: .caseInsensitive)
+                    of: "(^|;)(\\s*)\(tag)(\\s*)=(\\s*)none", with: "$1$2\(tag)$3=$4quarantine",
+                    options: [.regularExpression, .caseInsensitive])
                 findings.append(
                     DNSFinding(
                         .warning, domain: from, check: "DMARC",

@@ -88,6 +88,11 @@ struct CheckerTests {
         #expect(record?.policy == .reject)
         #expect(findings.first?.severity == .warning)
         #expect(
+            findings.first?.record
+                == RecordToPublish(
+                    name: "_dmarc.example.org", type: "TXT",
+                    value: "v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.org"))
+        #expect(
             findings.first?.message
                 == "the DMARC policy of news.example.org is p=none (from the organisational domain's record "
                 + "_dmarc.example.org): receivers take no action on mail that fails, so anyone can send as news.example.org"
@@ -135,5 +140,49 @@ struct CheckerTests {
         let findings = DNSChecker.spf(try setup(relay: "localhost"), lookup: RecordedDNS(try goodAnswers()))
         #expect(findings.map(\.severity) == [.warning])
         #expect(findings[0].message.hasPrefix("the relay is on this machine (localhost)"))
+    }
+}
+
+@Suite("SPF evaluation on recorded answers")
+struct SPFEvaluationTests {
+    static let answers: [String: DNSAnswer] = [
+        "example.org TXT": DNSAnswer(records: [.txt(["v=spf1 mx a:web.example.org/24 include:_a.example.org ~all"])]),
+        "_a.example.org TXT": DNSAnswer(records: [.txt(["v=spf1 include:_b.example.org redirect=_c.example.org"])]),
+        "_b.example.org TXT": DNSAnswer(records: [.txt(["v=spf1 ip6:2001:db8:1::/48 -all"])]),
+        "_c.example.org TXT": DNSAnswer(records: [.txt(["v=spf1 exists:ok.example.org include:gone.example.org -all"])]
+        ),
+        "example.org MX": DNSAnswer(records: [.mx(preference: 10, host: "mx.example.org")]),
+        "mx.example.org A": DNSAnswer(records: [.a("198.51.100.5")]),
+        "web.example.org A": DNSAnswer(records: [.a("203.0.113.77")]),
+    ]
+
+    @Test func lookupsAreCountedThroughIncludesAndRedirects() throws {
+        let record = try SPFRecord.parse(try #require(Self.answers["example.org TXT"]?.texts.first))
+        let count = SPFEvaluator.countLookups(record, lookup: RecordedDNS(Self.answers))
+        // mx, a, include:_a (include:_b, redirect=_c (exists, include:gone)).
+        #expect(count.total == 7)
+        #expect(count.parts.map(\.term) == ["include:_a.example.org"])
+        #expect(count.parts.map(\.count) == [5])
+        #expect(count.broken == ["gone.example.org"])
+    }
+
+    @Test(arguments: [
+        ("198.51.100.5", SPFEvaluator.Result.pass),  // mx
+        ("203.0.113.200", .pass),  // a:web.example.org/24
+        ("2001:db8:1::9", .pass),  // include:_b
+        ("192.0.2.1", .permerror),  // on to redirect=_c: exists does not match, include:gone has no record
+    ])
+    func relayAddressesAreEvaluatedAsAReceiverWould(address: String, expected: SPFEvaluator.Result) {
+        var evaluator = SPFEvaluator(lookup: RecordedDNS(Self.answers))
+        #expect(evaluator.check(address, domain: "example.org") == expected)
+    }
+
+    @Test func cidrMatching() {
+        #expect(CIDR.contains(network: "192.0.2.0", prefix: 25, address: "192.0.2.127"))
+        #expect(!CIDR.contains(network: "192.0.2.0", prefix: 25, address: "192.0.2.128"))
+        #expect(CIDR.contains(network: "2001:db8::", prefix: 33, address: "2001:db8:7fff::1"))
+        #expect(!CIDR.contains(network: "2001:db8::", prefix: 33, address: "2001:db8:8000::1"))
+        #expect(!CIDR.contains(network: "192.0.2.0", prefix: 24, address: "2001:db8::1"))
+        #expect(CIDR.contains(network: "0.0.0.0", prefix: 0, address: "203.0.113.9"))
     }
 }
