@@ -102,6 +102,39 @@ public struct DNSFinding: Equatable, Sendable {
     }
 }
 
+/// A lookup that stops asking once the resolver has failed three times in a row: a dead resolver would
+/// otherwise cost every one of the dozen lookups its timeouts and retries (a minute or more).
+final class GivingUp: DNSLookup, @unchecked Sendable {
+    let lookup: any DNSLookup
+    private let lock = NSLock()
+    private var failuresInARow = 0
+    private var lastFailure: DNSFailure?
+
+    init(_ lookup: any DNSLookup) {
+        self.lookup = lookup
+    }
+
+    func query(_ name: String, _ type: DNSType) throws -> DNSAnswer {
+        lock.lock()
+        let skip = failuresInARow >= 3 ? lastFailure : nil
+        lock.unlock()
+        if let skip { throw DNSFailure("not asked: the resolver failed the lookups before (\(skip))") }
+        do {
+            let answer = try lookup.query(name, type)
+            lock.lock()
+            failuresInARow = 0
+            lock.unlock()
+            return answer
+        } catch let failure as DNSFailure {
+            lock.lock()
+            failuresInARow += 1
+            lastFailure = failure
+            lock.unlock()
+            throw failure
+        }
+    }
+}
+
 /// The receivers' rules the findings cite.
 enum Why {
     static let dkim =
@@ -136,7 +169,8 @@ public enum DNSChecker {
         }
     }
 
-    public static func findings(_ setup: DNSCheckSetup, lookup: any DNSLookup) -> [DNSFinding] {
+    public static func findings(_ setup: DNSCheckSetup, lookup given: any DNSLookup) -> [DNSFinding] {
+        let lookup = GivingUp(given)
         var findings: [DNSFinding] = []
         findings += dkim(setup, lookup: lookup)
         findings += spf(setup, lookup: lookup)

@@ -186,3 +186,41 @@ struct SPFEvaluationTests {
         #expect(CIDR.contains(network: "0.0.0.0", prefix: 0, address: "203.0.113.9"))
     }
 }
+
+/// Counts the questions it is asked, and answers none.
+final class DeadResolver: DNSLookup, @unchecked Sendable {
+    private let lock = NSLock()
+    private var asked = 0
+
+    var questions: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return asked
+    }
+
+    func query(_ name: String, _ type: DNSType) throws -> DNSAnswer {
+        lock.lock()
+        asked += 1
+        lock.unlock()
+        throw DNSFailure("the DNS server 192.0.2.53:53 did not answer in 3.0 s")
+    }
+}
+
+@Suite("DNS checks with a dead resolver")
+struct DeadResolverTests {
+    @Test func theChecksStopAskingAfterThreeFailuresInARow() throws {
+        let dead = DeadResolver()
+        let key = try DNSTestZone.key("rsa2048.pem", selector: "s1", domain: "example.org")
+        let setup = DNSCheckSetup(
+            fromDomain: "example.org", signingKeys: [.init(key: key, file: "keys/s1.pem")],
+            bounceDomain: "example.org", relayHost: "relay.example.net",
+            unsubscribeURL: "https://www.example.org/u")
+        let report = DNSReport(DNSChecker.findings(setup, lookup: dead))
+        #expect(dead.questions == 3)
+        #expect(report.onlyLookupsFailed)
+        #expect(
+            report.errors.last?.message
+                == "could not look up www.example.org A: not asked: the resolver failed the lookups before "
+                + "(the DNS server 192.0.2.53:53 did not answer in 3.0 s)")
+    }
+}
