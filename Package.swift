@@ -45,14 +45,27 @@ let package = Package(
         // `digest dns check`: SPF, DKIM and DMARC records and their alignment, over a small DNS client of its
         // own (UDP, TCP when truncated) so tests and split-horizon set-ups can name the resolver.
         .target(name: "DigestDNS", dependencies: ["DigestCore", "DigestMail"]),
-        // libxml2's XML and HTML parsers; only DigestFeeds imports it.
+        // libxml2's XML and HTML parsers; only DigestHTML imports it.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
-        // Feeds and web pages into items: RSS, Atom, RDF, iTunes, Media RSS; HTML cleaning; merging.
-        .target(name: "DigestFeeds", dependencies: ["CLibXML2", "DigestCore"]),
-        // The subscriber list and the delivery ledger: one SQLite file (GRDB), and the bulk sender.
+        // HTML and XML through libxml2: cleaning feed HTML, the HTML part's text browser (preview, check),
+        // a web page's metadata (add), and the XML tree the feed parser walks.
+        .target(name: "DigestHTML", dependencies: ["CLibXML2", "DigestCore"]),
+        // Feeds into items: RSS, Atom, RDF, iTunes, Media RSS; feed dates; merging items into an edition.
+        .target(name: "DigestFeeds", dependencies: ["DigestHTML", "DigestCore"]),
+        // The subscriber list and the delivery ledger: one SQLite file (GRDB), written through the ledger pipeline.
         .target(
             name: "DigestStore",
             dependencies: ["DigestCore", "DigestMail", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // Sending a run: the bulk sender (connections, rate, retries), the Maildir transport of dry runs.
+        .target(name: "DigestSending", dependencies: ["DigestCore", "DigestMail", "DigestStore"]),
+        // The editor's verbs (workspace, gather, add, render, check, the send run) with an injected
+        // environment; they return values and print nothing.
+        .target(
+            name: "DigestWorkflow",
+            dependencies: [
+                "DigestCore", "DigestMail", "DigestCurl", "DigestHTML", "DigestFeeds", "DigestStore", "DigestSending",
+            ]
         ),
         // `digest serve`: one-click unsubscribe, the web archive, the live preview. HTTP/1.1 of its own, with
         // strict limits, over FlyingFox's socket layer (FlyingSocks: non-blocking sockets on epoll).
@@ -65,7 +78,8 @@ let package = Package(
         .target(
             name: "DigestCLI",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestServe", "DigestDNS",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestHTML", "DigestFeeds", "DigestSending",
+                "DigestWorkflow", "DigestServe", "DigestDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -74,14 +88,15 @@ let package = Package(
         .executableTarget(
             name: "digest-bench",
             dependencies: [
-                "DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "DigestFeeds", "DigestStore", "DigestSending", "DigestWorkflow", "DigestCurl", "DigestMail",
+                "DigestCore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .target(
-            name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail"], path: "Tests/DigestTestSupport"),
+            name: "DigestTestSupport", dependencies: ["DigestCore", "DigestMail", "DigestStore"],
+            path: "Tests/DigestTestSupport"),
         .testTarget(
             name: "DigestCoreTests",
             dependencies: ["DigestCore", "DigestTestSupport"],
@@ -95,17 +110,23 @@ let package = Package(
         .testTarget(
             name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
+        .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"]),
+        .testTarget(
+            name: "DigestHTMLTests", dependencies: ["DigestHTML", "DigestTestSupport"], exclude: ["Golden"]),
         .testTarget(
             name: "DigestFeedsTests",
             dependencies: ["DigestFeeds", "DigestTestSupport"],
-            exclude: ["Fixtures", "Golden"]
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "DigestWorkflowTests",
+            dependencies: ["DigestWorkflow", "DigestCore", "DigestMail", "DigestStore", "DigestTestSupport"]
         ),
         .testTarget(
             name: "DigestIntegrationTests",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestFeeds", "DigestCLI",
-                "DigestServe", "DigestTestSupport",
+                "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestHTML", "DigestFeeds", "DigestSending",
+                "DigestWorkflow", "DigestCLI", "DigestServe", "DigestTestSupport",
             ],
             exclude: ["Screenshots"]
         ),

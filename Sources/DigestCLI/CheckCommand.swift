@@ -1,7 +1,6 @@
 import ArgumentParser
 import DigestCore
-import DigestCurl
-import DigestFeeds
+import DigestWorkflow
 import Foundation
 
 struct CheckCommand: AsyncParsableCommand {
@@ -33,48 +32,29 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
-        let file = loaded.workspace.displayPath(loaded.workspace.editionFile(loaded.edition.date))
-        let facts = HTMLTextBrowser.facts(loaded.rendered.html)
+        let html = loaded.rendered.html.utf8.count
         Console.out(
-            "Checking \(file): \(loaded.edition.items.count) items, HTML part "
-                + "\(GmailClipping.kilobytes(loaded.rendered.html.utf8.count)) "
-                + "(Gmail clips past \(GmailClipping.kilobytes(GmailClipping.limit)))")
-        var checks: [LinkCheck]?
-        if !offline {
-            let urls = EditionLinter.checkableLinks(rendered: loaded.rendered, html: facts)
-            let started = Date()
-            let results = CurlLinkChecker(timeout: timeout).check(urls)
-            let seconds = Date().timeIntervalSince(started)
-            let answering = results.filter { $0.outcome == .answers }.count
+            "Checking \(loaded.displayPath): \(loaded.edition.items.count) items, HTML part "
+                + "\(GmailClipping.kilobytes(html)) (Gmail clips past \(GmailClipping.kilobytes(GmailClipping.limit)))")
+        let report = Check.run(loaded, linkTimeout: offline ? nil : timeout)
+        if let links = report.links {
             Console.out(
-                "Links: \(answering) of \(results.count) answer (checked at once in \(String(format: "%.2f", seconds)) s)"
+                "Links: \(links.answering) of \(links.checked) answer (checked at once in \(String(format: "%.2f", links.seconds)) s)"
             )
-            checks = results
-            let unresolved = results.filter { $0.outcome == .broken(LinkCheck.unresolvedHost) }.count
-            if unresolved > 0 && unresolved == results.count {
+            if links.noHostResolves {
                 Console.out(
                     "note: no link's host name resolves: is this machine offline? digest check --offline skips links")
             }
         }
-        let unsorted = EditionLinter.check(
-            edition: loaded.edition, rendered: loaded.rendered, unsubscribeURL: loaded.publication.unsubscribeURL,
-            html: facts, links: checks
-        )
-        // Errors first, each group in the edition's order.
-        let findings = unsorted.enumerated().sorted {
-            ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset)
-        }
-        .map(\.element)
-        for finding in findings { Console.out(finding.description) }
-        let errors = findings.filter { $0.severity == .error }.count
-        let warnings = findings.count - errors
+        for finding in report.findings { Console.out(finding.description) }
         Console.out(
-            findings.isEmpty
-                ? "No problems found." : "\(Self.count(errors, "error")), \(Self.count(warnings, "warning"))")
-        if errors > 0 {
+            report.findings.isEmpty
+                ? "No problems found."
+                : "\(Self.count(report.errors, "error")), \(Self.count(report.warnings, "warning"))")
+        if report.errors > 0 {
             throw CommandFailure(
-                message: "\(file) has \(Self.count(errors, "error")) to fix before sending", status: ExitStatus.badInput
-            )
+                message: "\(loaded.displayPath) has \(Self.count(report.errors, "error")) to fix before sending",
+                status: ExitStatus.badInput)
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DigestCore
 import DigestMail
+import DigestWorkflow
 import Foundation
 
 struct DKIMCommand: AsyncParsableCommand {

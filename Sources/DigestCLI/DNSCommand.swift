@@ -1,6 +1,7 @@
 import ArgumentParser
 import DigestCore
 import DigestDNS
+import DigestWorkflow
 import Foundation
 
 /// `digest dns check`: parses, asks DigestDNS, prints. The checks and their wording live in DigestDNS.

@@ -1,10 +1,11 @@
 import ArgumentParser
 import DigestCore
+import DigestWorkflow
 import Foundation
 
 /// The live environment the commands run in; tests replace it with `Live.$environment.withValue`.
 public enum Live {
-    @TaskLocal public static var environment = LiveEnvironment()
+    @TaskLocal public static var environment = DigestEnvironment()
 }
 
 /// Exit statuses, decided here and nowhere else.
@@ -20,6 +21,16 @@ public enum ExitStatus {
     public static let someFeedsFailed: Int32 = 69
     /// Something outside the editor's files failed: the SMTP set-up, a disk write.
     public static let failure: Int32 = 1
+
+    /// The status of a verb's failure.
+    static func of(_ kind: WorkflowError.Kind) -> Int32 {
+        switch kind {
+        case .failure: failure
+        case .badInput: badInput
+        case .notAllDelivered: notAllDelivered
+        case .someFeedsFailed: someFeedsFailed
+        }
+    }
 }
 
 /// Options every edition command takes.
@@ -77,6 +88,9 @@ public struct DigestCommand: AsyncParsableCommand {
         } catch let failure as CommandFailure {
             Console.error("error: \(failure.message)")
             return failure.status
+        } catch let failure as WorkflowError {
+            Console.error("error: \(failure.message)")
+            return ExitStatus.of(failure.kind)
         } catch {
             let code = exitCode(for: error)
             if code == .success {

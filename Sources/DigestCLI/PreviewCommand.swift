@@ -1,6 +1,7 @@
 import ArgumentParser
 import DigestCore
-import DigestFeeds
+import DigestHTML
+import DigestWorkflow
 import Foundation
 
 struct PreviewCommand: AsyncParsableCommand {
@@ -47,7 +48,7 @@ struct PreviewCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
-        loaded.warnIfClipped()
+        if let warning = loaded.clippingWarning { Console.error(warning) }
         if open {
             try Browser.open(html: loaded.rendered.html, date: loaded.edition.date, variables: environment.variables)
             return

@@ -1,8 +1,9 @@
 import ArgumentParser
 import DigestCore
-import DigestCurl
 import DigestMail
+import DigestSending
 import DigestStore
+import DigestWorkflow
 import Foundation
 
 struct SendCommand: AsyncParsableCommand {
@@ -85,75 +86,32 @@ struct SendCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
-        loaded.warnIfClipped()
-        let secrets = Secrets(variables: environment.variables, workspace: loaded.workspace)
-        let unsubscribe = try secrets.unsubscribeSigner(listID: loaded.publication.listID)
-        let signer = try secrets.dkimSigner(loaded.publication.dkim)
+        if let warning = loaded.clippingWarning { Console.error(warning) }
         if let to {
-            try sendTestCopies(to, loaded: loaded, unsubscribe: unsubscribe, signer: signer, environment: environment)
+            try sendTestCopies(to, loaded: loaded, environment: environment)
         } else {
-            guard let unsubscribe else {
-                throw CommandFailure(
-                    message: "sending to subscribers needs the unsubscribe signing key: set DIGEST_UNSUBSCRIBE_KEY or "
-                        + "DIGEST_UNSUBSCRIBE_KEY_FILE (at least 16 random bytes, e.g. openssl rand -hex 32)")
-            }
-            try sendToSubscribers(loaded: loaded, unsubscribe: unsubscribe, signer: signer, environment: environment)
+            try sendToSubscribers(loaded: loaded, environment: environment)
         }
-    }
-
-    func transportConfiguration(publication: Publication, environment: LiveEnvironment, secrets: Secrets) throws
-        -> CurlSMTPTransport.Configuration
-    {
-        let variables = environment.variables
-        let password = try secrets.secret("DIGEST_SMTP_PASSWORD", what: "SMTP password").map {
-            String(decoding: $0, as: UTF8.self)
-        }
-        let user = variables["DIGEST_SMTP_USER"].flatMap { $0.isEmpty ? nil : $0 }
-        if password != nil && user == nil {
-            throw CommandFailure(message: "a password is set but DIGEST_SMTP_USER is not: set both, or neither")
-        }
-        return CurlSMTPTransport.Configuration(
-            url: smtp ?? publication.smtp.url, helo: publication.smtp.helo ?? publication.sender.address.domain,
-            caFile: variables["DIGEST_SMTP_CA_FILE"] ?? publication.smtp.caFile, username: user, password: password)
     }
 
     // MARK: Test copies
 
-    func sendTestCopies(
-        _ list: String, loaded: LoadedEdition, unsubscribe: UnsubscribeSigner?, signer: DKIMSigner?,
-        environment: LiveEnvironment
-    ) throws {
-        var seen = Set<EmailAddress>()
-        let recipients = Self.split(list).compactMap { EmailAddress(idn: $0) }.filter { seen.insert($0).inserted }
-        if unsubscribe == nil {
-            Console.error(
-                "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so these copies carry the "
-                    + "publication's unsubscribe page instead of a signed one-click link")
-        }
-        let configuration = try transportConfiguration(
-            publication: loaded.publication, environment: environment,
-            secrets: Secrets(variables: environment.variables, workspace: loaded.workspace))
-        let transport: CurlSMTPTransport
-        do {
-            transport = try CurlSMTPTransport(configuration: configuration)
-        } catch {
-            throw CommandFailure(message: "\(error)")
-        }
-        let builder = DigestMessageBuilder(
-            publication: loaded.publication,
-            rendered: unsubscribe == nil ? loaded.rendered : try loaded.renderer.renderForReaders(loaded.edition),
-            identity: environment.identity, unsubscribe: unsubscribe, signer: signer)
-        Console.out(
-            "Sending \"\(loaded.rendered.subject)\" to \(recipients.count) address\(recipients.count == 1 ? "" : "es") via \(configuration.url)"
-        )
+    func sendTestCopies(_ list: String, loaded: LoadedEdition, environment: DigestEnvironment) throws {
         let started = Date()
-        var outcomes: [DeliveryOutcome] = []
-        for recipient in recipients {
-            let outcome = transport.deliver(
-                try builder.message(to: Reader(address: recipient), date: environment.now()))
-            outcomes.append(outcome)
-            Console.out(DeliveryReport.line(outcome))
-        }
+        let outcomes = try TestCopies.send(
+            to: Self.split(list).compactMap { EmailAddress(idn: $0) }, loaded: loaded, smtp: smtp,
+            environment: environment,
+            plan: { plan in
+                if plan.unsigned {
+                    Console.error(
+                        "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so these copies carry the "
+                            + "publication's unsubscribe page instead of a signed one-click link")
+                }
+                let count = plan.recipients.count
+                Console.out(
+                    "Sending \"\(plan.subject)\" to \(count) address\(count == 1 ? "" : "es") via \(plan.via)")
+            },
+            each: { Console.out(DeliveryReport.line($0)) })
         Console.out(DeliveryReport.summary(outcomes, seconds: Date().timeIntervalSince(started)))
         if outcomes.contains(where: { $0.status != .accepted }) {
             throw ExitCode(ExitStatus.notAllDelivered)
@@ -162,17 +120,17 @@ struct SendCommand: AsyncParsableCommand {
 
     // MARK: The run to every subscriber
 
-    func sendToSubscribers(
-        loaded: LoadedEdition, unsubscribe: UnsubscribeSigner, signer: DKIMSigner?, environment: LiveEnvironment
-    ) throws {
-        let store = try environment.openStore(loaded.workspace)
-        let dryRunFolder = dryRun.map {
-            URL(fileURLWithPath: $0, relativeTo: environment.currentDirectory).standardizedFileURL
-        }
-        let run = loaded.edition.date.description + (dryRunFolder == nil ? "" : "+dry-run")
-        let start = try store.startRun(run, resendInDoubt: resendInDoubt, now: environment.now())
+    func sendToSubscribers(loaded: LoadedEdition, environment: DigestEnvironment) throws {
+        let settings = SendSettings(
+            smtp: smtp,
+            options: SendOptions(
+                connections: connections, rate: rate, maxRunAttempts: maxAttempts, backoff: retryDelay,
+                limit: limit, messagesPerConnection: messagesPerConnection),
+            dryRun: dryRun.map(environment.path), resendInDoubt: resendInDoubt)
+        let run = try SubscriberRun.prepare(loaded, settings: settings, environment: environment)
+        let start = run.start
         if start.isNew {
-            Console.out("Run \(run): recorded \(start.recipients) recipients (the active subscribers now).")
+            Console.out("Run \(run.key): recorded \(start.recipients) recipients (the active subscribers now).")
         }
         if !start.inDoubt.isEmpty {
             Console.out(
@@ -181,62 +139,25 @@ struct SendCommand: AsyncParsableCommand {
             for delivery in start.inDoubt.prefix(20) { Console.out("  in doubt  \(delivery.email)") }
             if start.inDoubt.count > 20 { Console.out("  … and \(start.inDoubt.count - 20) more (digest send --help)") }
         }
-        let counts = try store.deliveryCounts(run)
-        let remaining = (counts[.pending] ?? 0) + (counts[.deferred] ?? 0)
-        let builder = DigestMessageBuilder(
-            publication: loaded.publication, rendered: try loaded.renderer.renderForReaders(loaded.edition),
-            identity: environment.identity, unsubscribe: unsubscribe, signer: signer)
-        let makeTransport: BulkSender.TransportFactory
-        let via: String
-        if let dryRunFolder {
-            makeTransport = { try MaildirTransport(folder: dryRunFolder) }
-            via = "the Maildir \(dryRunFolder.path)"
-        } else {
-            let configuration = try transportConfiguration(
-                publication: loaded.publication, environment: environment,
-                secrets: Secrets(variables: environment.variables, workspace: loaded.workspace))
-            makeTransport = { try CurlSMTPTransport(configuration: configuration) }
-            via = configuration.url
-        }
-        let now = environment.now
-        let sender = BulkSender(
-            store: store, run: run,
-            options: SendOptions(
-                connections: connections, rate: rate, maxRunAttempts: maxAttempts, backoff: retryDelay,
-                limit: limit, messagesPerConnection: messagesPerConnection),
-            now: now,
-            makeMessage: { delivery in
-                guard let address = EmailAddress(delivery.email) else {
-                    throw CommandFailure(message: "'\(delivery.email)' in the list is not a valid address")
-                }
-                return try builder.message(
-                    to: Reader(
-                        id: String(delivery.subscriberId), mailbox: Mailbox(name: delivery.name, address: address)),
-                    date: now())
-            },
-            makeTransport: makeTransport)
         Console.out(
-            "Sending \"\(loaded.rendered.subject)\": \(remaining) to go, \(connections) connection\(connections == 1 ? "" : "s") to \(via)"
+            "Sending \"\(loaded.rendered.subject)\": \(run.remaining) to go, \(connections) connection\(connections == 1 ? "" : "s") to \(run.via)"
         )
-
-        let interrupt = Interrupt { sender.stop() }
-        let progress = ProgressDisplay(sender: sender, isTTY: Terminal.isTTY)
+        let interrupt = Interrupt { run.stop() }
+        let progress = ProgressDisplay(sender: run.sender, isTTY: Terminal.isTTY)
         progress.start()
-        sender.send(remaining: remaining)
+        let outcome = run.send()
         progress.finish()
         interrupt.cancel()
 
-        let final = try store.deliveryCounts(run)
-        let report = SendReport(run: run, counts: final, progress: sender.currentProgress, store: store)
-        Console.out(try report.text())
-        if let failure = sender.failure {
-            throw CommandFailure(
-                message: "\(failure)\nNothing was lost: run \(Self.sameCommand) again to go on.")
+        let ledger = try run.ledger()
+        Console.out(SendReport(run: run.key, ledger: ledger, progress: outcome.progress).text())
+        if let failure = outcome.failure {
+            throw CommandFailure(message: "\(failure)\nNothing was lost: run \(Self.sameCommand) again to go on.")
         }
-        if sender.isStopping {
+        if outcome.stopped {
             Console.out("Stopped. Run \(Self.sameCommand) again to send the rest.")
         }
-        if final.filter({ $0.key != .sent }).values.reduce(0, +) > 0 || sender.isStopping {
+        if !ledger.allSent || outcome.stopped {
             throw ExitCode(ExitStatus.notAllDelivered)
         }
     }
@@ -318,11 +239,10 @@ final class ProgressDisplay: @unchecked Sendable {
 /// The final account of a run, from the ledger.
 struct SendReport {
     let run: String
-    let counts: [Delivery.State: Int]
+    let ledger: SubscriberRun.Ledger
     let progress: SendProgress
-    let store: SQLiteStore
 
-    func text() throws -> String {
+    func text() -> String {
         var lines: [String] = []
         let order: [(Delivery.State, String)] = [
             (.sent, "sent"), (.failed, "failed"), (.deferred, "deferred"), (.doubt, "in doubt"),
@@ -331,25 +251,20 @@ struct SendReport {
         ]
         lines.append(
             "Run \(run): "
-                + order.compactMap { state, name in counts[state].map { "\($0) \(name)" } }.joined(separator: ", "))
+                + order.compactMap { state, name in ledger.counts[state].map { "\($0) \(name)" } }.joined(
+                    separator: ", "))
         lines.append(
             String(
                 format: "This session: %d messages in %.1f s (%.0f/s).", progress.handled, progress.elapsed,
                 progress.rate))
-        let failed = try store.deliveries(run, state: .failed, limit: 50)
-        if !failed.isEmpty {
-            lines.append("Failed (not sent again):")
-            lines += failed.map { "  \($0.email)  \($0.reply ?? "")" }
-        }
-        let deferred = try store.deliveries(run, state: .deferred, limit: 50)
-        if !deferred.isEmpty {
-            lines.append("Deferred (the next run tries again):")
-            lines += deferred.map { "  \($0.email)  \($0.reply ?? "")" }
-        }
-        let doubt = try store.deliveries(run, state: .doubt, limit: 50)
-        if !doubt.isEmpty {
-            lines.append("In doubt (perhaps delivered; --resend-in-doubt sends them again):")
-            lines += doubt.map { "  \($0.email)  \($0.reply ?? "")" }
+        let lists: [(String, [Delivery])] = [
+            ("Failed (not sent again):", ledger.failed),
+            ("Deferred (the next run tries again):", ledger.deferred),
+            ("In doubt (perhaps delivered; --resend-in-doubt sends them again):", ledger.doubt),
+        ]
+        for (heading, deliveries) in lists where !deliveries.isEmpty {
+            lines.append(heading)
+            lines += deliveries.map { "  \($0.email)  \($0.reply ?? "")" }
         }
         return lines.joined(separator: "\n")
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DigestCore
 import DigestServe
 import DigestStore
+import DigestWorkflow
 import Foundation
 
 struct ServeCommand: AsyncParsableCommand {
@@ -81,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         Console.out("digest serve: listening on http://\(server.address)/")
         if preview {
-            let today = EditionDate(containing: environment.now(), in: publication.timeZone)
+            let today = publication.today(at: environment.now())
             let latest = workspace.editionDates().last ?? today
             Console.out("digest serve: preview at http://\(server.address)/preview/\(latest)")
         }

@@ -1,23 +1,12 @@
 import ArgumentParser
 import DigestCore
 import DigestStore
+import DigestWorkflow
 import Foundation
-
-/// The workspace's store: `digest.sqlite` beside publication.yaml, or DIGEST_DATABASE.
-extension LiveEnvironment {
-    func openStore(_ workspace: Workspace) throws -> SQLiteStore {
-        let path = variables["DIGEST_DATABASE"] ?? workspace.root.appendingPathComponent("digest.sqlite").path
-        do {
-            return try SQLiteStore(path: path)
-        } catch {
-            throw CommandFailure(message: "cannot open the subscriber database \(path): \(error)")
-        }
-    }
-}
 
 extension WorkspaceOptions {
     /// The store of the workspace these options name.
-    func openStore(_ environment: LiveEnvironment) throws -> SQLiteStore {
+    func openStore(_ environment: DigestEnvironment) throws -> SQLiteStore {
         try environment.openStore(try environment.workspace(workspace))
     }
 }

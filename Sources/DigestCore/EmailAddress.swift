@@ -82,6 +82,24 @@ public struct EmailAddress: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+extension EmailAddress: Codable {
+    /// An address is written as its text; reading one that is not valid is an error.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let address = EmailAddress(text) else {
+            throw DecodingError.dataCorruptedError(
+                in: container, debugDescription: "'\(text)' is not an email address: \(EmailAddress.reason(text))")
+        }
+        self = address
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// An address with the name shown beside it: `Scott Lucas <scott@example.com>`.
 public struct Mailbox: Hashable, Sendable {
     public var name: String

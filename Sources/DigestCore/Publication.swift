@@ -64,6 +64,11 @@ public struct Publication: Equatable, Sendable {
     public func archiveURL(for date: EditionDate) -> String? {
         archiveURL?.replacingOccurrences(of: "{date}", with: date.description)
     }
+
+    /// The edition date that holds the moment `now` in the publication's time zone: "today".
+    public func today(at now: Date) -> EditionDate {
+        EditionDate(containing: now, in: timeZone)
+    }
 }
 
 /// A feed and the section its items go to.

@@ -1,4 +1,5 @@
 import DigestCore
+import DigestHTML
 import Foundation
 
 /// A feed's items as fetched and parsed, with the configuration that names its section.

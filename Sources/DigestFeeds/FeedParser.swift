@@ -1,4 +1,5 @@
 import DigestCore
+import DigestHTML
 import Foundation
 
 /// One entry of a feed, as digest reads it.
@@ -117,7 +118,7 @@ public enum FeedParser {
         var author: String?
         var image: String?
 
-        init(_ channel: XMLElement?) {
+        init(_ channel: MarkupElement?) {
             author = nil
             image = nil
             guard let channel else { return }
@@ -128,7 +129,7 @@ public enum FeedParser {
         }
     }
 
-    static func rssItem(_ item: XMLElement, channel: ChannelDefaults?, base: String) -> FeedItem {
+    static func rssItem(_ item: MarkupElement, channel: ChannelDefaults?, base: String) -> FeedItem {
         let link = resolve(
             item.text(of: "link") ?? item.text(of: "link", Namespace.rss1) ?? item.attribute("about", Namespace.rdf)
                 ?? "", base: base)
@@ -164,13 +165,13 @@ public enum FeedParser {
         return result
     }
 
-    static func atomLink(_ element: XMLElement, base: String) -> String? {
+    static func atomLink(_ element: MarkupElement, base: String) -> String? {
         let links = element.all("link", Namespace.atom)
         let alternate = links.first { ($0.attribute("rel") ?? "alternate") == "alternate" }
         return alternate?.attribute("href").map { resolve($0, base: base) }
     }
 
-    static func atomEntry(_ entry: XMLElement, feed: XMLElement, base: String) -> FeedItem {
+    static func atomEntry(_ entry: MarkupElement, feed: MarkupElement, base: String) -> FeedItem {
         let link = atomLink(entry, base: base) ?? ""
         let id = entry.text(of: "id", Namespace.atom) ?? link
         let summaryElement = entry.child("summary", Namespace.atom) ?? entry.child("content", Namespace.atom)
@@ -217,7 +218,7 @@ public enum FeedParser {
     }
 
     /// Media RSS: media:content (or inside media:group), media:thumbnail, media:description.
-    static func media(_ item: XMLElement, base: String, into result: inout FeedItem) {
+    static func media(_ item: MarkupElement, base: String, into result: inout FeedItem) {
         let group = item.child("group", Namespace.media)
         let contents = item.all("content", Namespace.media) + (group?.all("content", Namespace.media) ?? [])
         let thumbnail =
@@ -260,7 +261,7 @@ public enum FeedParser {
     }
 
     /// The iTunes podcast namespace: duration in every form, episode, image, summary, author.
-    static func itunes(_ item: XMLElement, channel: ChannelDefaults?, into result: inout FeedItem) {
+    static func itunes(_ item: MarkupElement, channel: ChannelDefaults?, into result: inout FeedItem) {
         if let duration = item.text(of: "duration", Namespace.itunes) {
             result.durationSeconds =
                 MediaDuration(duration)?.seconds ?? Double(duration).map { Int($0) } ?? result.durationSeconds

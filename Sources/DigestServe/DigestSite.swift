@@ -70,7 +70,7 @@ public struct DigestSite: HTTPResponder {
 
     /// Today in the publication's time zone: editions up to this day are published.
     func today(_ publication: Publication) -> EditionDate {
-        EditionDate(containing: now(), in: publication.timeZone)
+        publication.today(at: now())
     }
 
     func archive() -> HTTPResponse {

@@ -77,7 +77,7 @@ public final class SQLiteStore: Sendable {
                 return .exists(existing)
             }
             var subscriber = Subscriber(
-                email: address.description, name: name, joinedAt: now, source: source, updatedAt: now)
+                email: address, name: name, joinedAt: now, source: source, updatedAt: now)
             try subscriber.insert(db)
             return .added(subscriber)
         }

@@ -13,6 +13,17 @@ public enum SubscriberCSV {
         public var status: Subscriber.Status
         /// The row's other columns, as a JSON object.
         public var attributesJSON: String
+
+        public init(
+            line: Int, address: EmailAddress, name: String = "", status: Subscriber.Status = .active,
+            attributesJSON: String = "{}"
+        ) {
+            self.line = line
+            self.address = address
+            self.name = name
+            self.status = status
+            self.attributesJSON = attributesJSON
+        }
     }
 
     /// A row left out, with why.
@@ -132,7 +143,8 @@ public enum SubscriberCSV {
 
     public static func line(_ subscriber: Subscriber) -> String {
         [
-            subscriber.email, subscriber.name, subscriber.status.rawValue, Timestamp.format(subscriber.joinedAt),
+            subscriber.email.description, subscriber.name, subscriber.status.rawValue,
+            Timestamp.format(subscriber.joinedAt),
             subscriber.source,
         ]
         .map(CSVReader.quote).joined(separator: ",") + "\r\n"

@@ -1,8 +1,9 @@
 import DigestCore
 import DigestMail
+import DigestSending
 import DigestStore
+import DigestWorkflow
 import Foundation
-import GRDB
 
 /// Case 4: a dry-run send to a very large list. Each size runs in a child process (this program with
 /// `--scale-child=STORE`), so that its peak resident memory is the kernel's figure for that send alone.
@@ -52,18 +53,13 @@ enum ScaleCase {
     /// A store with `subscribers` readers and a run recorded for them, as `digest send` would start it.
     static func prepare(path: String, subscribers: Int) throws {
         let store = try SQLiteStore(path: path)
-        // The list straight into the table the store made (an import of a CSV this size is measured by the
-        // tests, not here).
-        let queue = try DatabaseQueue(path: path)
-        try queue.write { db in
-            try db.execute(
-                sql: """
-                    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
-                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt)
-                    SELECT 'reader' || i || '@example.org', 'Reader ' || i, 'active', ?, 'bench', '{}', ? FROM n
-                    """, arguments: [subscribers, Date(), Date()])
+        let rows = try (0..<subscribers).map { index in
+            guard let address = EmailAddress("reader\(index)@example.org") else {
+                throw Bench.BenchError(message: "bad address for reader \(index)")
+            }
+            return SubscriberCSV.Row(line: index + 2, address: address, name: "Reader \(index)")
         }
-        try queue.close()
+        _ = try store.importRows(rows, source: "bench", now: Date())
         _ = try store.startRun("scale", resendInDoubt: false, now: Date())
     }
 
@@ -107,26 +103,16 @@ enum ScaleCase {
     static func child(storePath: String) throws {
         let sample = try MessageCases.Sample(readers: 0)
         let store = try SQLiteStore(path: storePath)
-        let builder = try sample.builder()
         let start = try store.startRun("scale", resendInDoubt: false, now: Date())
-        let sender = BulkSender(
-            store: store, run: "scale", options: SendOptions(connections: 4),
-            makeMessage: { delivery in
-                guard let address = EmailAddress(delivery.email) else {
-                    throw Bench.BenchError(message: "bad address \(delivery.email)")
-                }
-                return try builder.message(
-                    to: Reader(
-                        id: String(delivery.subscriberId), mailbox: Mailbox(name: delivery.name, address: address)),
-                    date: Date())
-            },
-            makeTransport: { DiscardTransport() })
+        let run = try SubscriberRun(
+            store: store, key: "scale", start: start, builder: try sample.builder(),
+            options: SendOptions(connections: 4), via: "nowhere", makeTransport: { DiscardTransport() })
         let started = seconds()
-        sender.send(remaining: start.recipients)
+        let outcome = run.send()
         let elapsed = seconds() - started
-        if let failure = sender.failure { throw Bench.BenchError(message: failure) }
-        guard sender.currentProgress.sent == start.recipients else {
-            throw Bench.BenchError(message: "sent \(sender.currentProgress.sent) of \(start.recipients)")
+        if let failure = outcome.failure { throw Bench.BenchError(message: failure) }
+        guard outcome.progress.sent == start.recipients else {
+            throw Bench.BenchError(message: "sent \(outcome.progress.sent) of \(start.recipients)")
         }
         try "\(try peakResidentKilobytes()) \(elapsed)".write(
             toFile: storePath + ".peak", atomically: true, encoding: .utf8)

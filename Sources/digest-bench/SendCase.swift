@@ -1,7 +1,9 @@
 import DigestCore
 import DigestCurl
 import DigestMail
+import DigestSending
 import DigestStore
+import DigestWorkflow
 import Foundation
 
 /// Case 3: sending personalised messages of the sample edition to Postfix's smtp-sink on loopback, next
@@ -92,24 +94,17 @@ enum SendCase {
         var csv = "email\n"
         for index in 0..<count { csv += "reader\(index)@example.org\n" }
         _ = try store.importRows(try SubscriberCSV.parse(Data(csv.utf8)).rows, source: "bench", now: Date())
-        _ = try store.startRun("bench", resendInDoubt: false, now: Date())
+        let start = try store.startRun("bench", resendInDoubt: false, now: Date())
         let configuration = CurlSMTPTransport.Configuration(url: "smtp://127.0.0.1:\(port)", helo: "eaworldview.com")
-        let sender = BulkSender(
-            store: store, run: "bench", options: SendOptions(connections: sessions),
-            makeMessage: { delivery in
-                guard let address = EmailAddress(delivery.email) else {
-                    throw Bench.BenchError(message: "bad address")
-                }
-                return try builder.message(
-                    to: Reader(id: String(delivery.subscriberId), mailbox: Mailbox(address: address)), date: Date())
-            },
-            makeTransport: { try CurlSMTPTransport(configuration: configuration) })
+        let run = try SubscriberRun(
+            store: store, key: "bench", start: start, builder: builder, options: SendOptions(connections: sessions),
+            via: configuration.url, makeTransport: { try CurlSMTPTransport(configuration: configuration) })
         let started = seconds()
-        sender.send(remaining: count)
+        let outcome = run.send()
         let elapsed = seconds() - started
-        if let failure = sender.failure { throw Bench.BenchError(message: failure) }
-        guard sender.currentProgress.sent == count else {
-            throw Bench.BenchError(message: "only \(sender.currentProgress.sent) of \(count) messages were accepted")
+        if let failure = outcome.failure { throw Bench.BenchError(message: failure) }
+        guard outcome.progress.sent == count else {
+            throw Bench.BenchError(message: "only \(outcome.progress.sent) of \(count) messages were accepted")
         }
         return Double(count) / elapsed
     }

@@ -151,22 +151,4 @@ struct FeedParserTests {
         #expect(parsed + errors == Fixture.names.count * 81 || parsed + errors > 400)
         #expect(errors > 0)
     }
-
-    @Test func summariesAreCutAtASentenceEnd() {
-        let text =
-            "First sentence is here. Second sentence follows it. Third one is long enough to be cut somewhere in the middle."
-        #expect(HTMLCleaner.summary(text, length: 60) == "First sentence is here. Second sentence follows it.")
-        #expect(
-            HTMLCleaner.summary("One very long sentence without any end at all that keeps going on", length: 30)
-                == "One very long sentence without…")
-        #expect(HTMLCleaner.summary("Short.", length: 30) == "Short.")
-    }
-
-    @Test func canonicalURLsDropTrackingAndFragments() {
-        #expect(
-            CanonicalURL.of("HTTPS://EAWorldView.com:443/a/?utm_source=rss&utm_medium=x&id=3#comments")
-                == "https://eaworldview.com/a/?id=3")
-        #expect(
-            CanonicalURL.of("https://eaworldview.com/a/?fbclid=xyz") == CanonicalURL.of("https://eaworldview.com/a/"))
-    }
 }

@@ -7,7 +7,7 @@ import Testing
 /// `digest send` to a subscriber list, through real SMTP servers on loopback.
 @Suite("Sending to subscribers", .serialized)
 struct BulkSendTests {
-    let cli = CommandLineTests()
+    let cli = DigestBinary()
     static let key = ["DIGEST_UNSUBSCRIBE_KEY": "bulk-send-test-key-0123456789"]
 
     func counts(_ server: SMTPTestServer) throws -> [String: Int] {
@@ -68,7 +68,7 @@ struct BulkSendTests {
         var random = SeededGenerator(seed: 9)
         for round in 0..<4 {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+            process.executableURL = URL(fileURLWithPath: DigestBinary.path)
             process.arguments = ["send", "2017-11-18", "--smtp", server.url, "--connections", "4"]
             process.currentDirectoryURL = workspace
             process.environment = environment
@@ -82,7 +82,7 @@ struct BulkSendTests {
         let last = try await cli.digest(
             ["send", "2017-11-18", "--smtp", server.url, "--connections", "4"], in: workspace, environment: Self.key)
         let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
-        let doubt = Set(try store.deliveries("2017-11-18", state: .doubt, limit: 10_000).map(\.email))
+        let doubt = Set(try store.deliveries("2017-11-18", state: .doubt, limit: 10_000).map(\.email.description))
         #expect(doubt.count <= 4 * 4, "at most the messages in flight at each kill are in doubt")
         #expect(last.status == (doubt.isEmpty ? 0 : 75), "\(last.stdout)")
         let received = try counts(server)
@@ -99,7 +99,7 @@ struct BulkSendTests {
 /// STARTTLS and AUTH against aiosmtpd with a certificate the test makes.
 @Suite("TLS and authentication", .serialized)
 struct TLSAuthenticationTests {
-    let cli = CommandLineTests()
+    let cli = DigestBinary()
 
     func certificate() async throws -> (cert: String, key: String) {
         let folder = try Repository.temporaryFolder("tls")
@@ -151,7 +151,7 @@ struct TLSAuthenticationTests {
         let tls = try await certificate()
         let server = try SMTPTestServer(tls: tls, auth: "digest:right")
         defer { server.stop() }
-        let workspace = try await CommandLineTests().workspaceCopy(readers: [
+        let workspace = try await DigestBinary().workspaceCopy(readers: [
             "a@example.org", "b@example.org", "c@example.org",
         ])
         var environment = BulkSendTests.key

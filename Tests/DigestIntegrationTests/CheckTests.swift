@@ -7,7 +7,7 @@ import Testing
 /// Link checks through libcurl against a real HTTP server on loopback, and `digest check` as an editor runs it.
 @Suite("Checking an edition", .serialized)
 struct CheckTests {
-    let cli = CommandLineTests()
+    let cli = DigestBinary()
 
     @Test func linksAreAskedWithHEADThenGETAndJudgedByTheirAnswer() async throws {
         let server = try FeedTestServer()

@@ -5,53 +5,18 @@ import Testing
 /// Runs the built `digest` binary as an editor would.
 @Suite("The digest command", .serialized)
 struct CommandLineTests {
-    static let binary = Repository.root.appendingPathComponent(".build/debug/digest").path
     static let coreGolden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
-
-    func digest(_ arguments: [String], in directory: URL = Repository.root, environment extra: [String: String] = [:])
-        async throws -> ProcessResult
-    {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw SetupFailure(
-                message: "\(Self.binary) is missing: build it first (make test runs swift build before swift test)")
-        }
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "NO_COLOR")
-        environment.removeValue(forKey: "DIGEST_WORKSPACE")
-        environment.merge(extra) { $1 }
-        return try await Subprocess.run(Self.binary, arguments, environment: environment, directory: directory)
-    }
-
-    /// A copy of the sample workspace to break things in.
-    func workspaceCopy() throws -> URL {
-        let folder = try Repository.temporaryFolder("workspace")
-        for name in ["publication.yaml", "Templates", "Editions"] {
-            try FileManager.default.copyItem(
-                at: Repository.root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
-        }
-        return folder
-    }
-
-    /// A copy of the sample workspace with `readers` imported into its own store.
-    func workspaceCopy(readers: [String]) async throws -> URL {
-        let workspace = try workspaceCopy()
-        let csv = workspace.appendingPathComponent("readers.csv")
-        try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
-            to: csv, atomically: true, encoding: .utf8)
-        let result = try await digest(["subscribers", "import", "readers.csv"], in: workspace)
-        #expect(result.status == 0, "\(result.stderr)")
-        return workspace
-    }
+    let cli = DigestBinary()
 
     @Test func previewIntoAPipeIsThePlainTextPart() async throws {
-        let result = try await digest(["preview", "2017-11-18"])
+        let result = try await cli.digest(["preview", "2017-11-18"])
         #expect(result.status == 0, "\(result.stderr)")
         let golden = try String(contentsOf: Self.coreGolden.appendingPathComponent("sample.txt"), encoding: .utf8)
         #expect(result.stdout == golden)
     }
 
     @Test func previewWithColorMatchesTheStyledGoldenFile() async throws {
-        let result = try await digest(["preview", "2017-11-18", "--color", "always", "--width", "60"])
+        let result = try await cli.digest(["preview", "2017-11-18", "--color", "always", "--width", "60"])
         #expect(result.status == 0)
         let golden = try String(
             contentsOf: Self.coreGolden.appendingPathComponent("sample-preview-60.ansi"), encoding: .utf8)
@@ -60,7 +25,7 @@ struct CommandLineTests {
 
     @Test func previewOnATerminalIsStyledUnlessNoColorIsSet() async throws {
         // util-linux's `script` gives the command a pseudo-terminal, as an editor's terminal would.
-        let command = "\(Self.binary) preview 2017-11-18 --no-pager"
+        let command = "\(DigestBinary.path) preview 2017-11-18 --no-pager"
         let styled = try await Subprocess.run(
             "/usr/bin/script", ["-qec", command, "/dev/null"],
             environment: ["TERM": "xterm-256color", "COLUMNS": "80", "LINES": "500", "PATH": "/usr/bin:/bin"],
@@ -80,7 +45,7 @@ struct CommandLineTests {
 
     @Test func renderWritesTextHTMLAndAFullMessage() async throws {
         let out = try Repository.temporaryFolder("render")
-        let result = try await digest(["render", "2017-11-18", "--out", out.path])
+        let result = try await cli.digest(["render", "2017-11-18", "--out", out.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("digest.eml"))
         let text = try String(contentsOf: out.appendingPathComponent("digest.txt"), encoding: .utf8)
@@ -95,7 +60,7 @@ struct CommandLineTests {
         #expect(parsed[0].html == html)
         // Rendering again gives the same bytes: the archive copy is stable.
         let again = try Repository.temporaryFolder("render")
-        _ = try await digest(["render", "2017-11-18", "--out", again.path])
+        _ = try await cli.digest(["render", "2017-11-18", "--out", again.path])
         #expect(
             try Data(contentsOf: out.appendingPathComponent("digest.eml"))
                 == Data(contentsOf: again.appendingPathComponent("digest.eml")))
@@ -104,7 +69,7 @@ struct CommandLineTests {
     @Test func sendDeliversToEveryAddressAndReportsEachReply() async throws {
         let server = try SMTPTestServer(reject: ["gone@example.org"])
         defer { server.stop() }
-        let result = try await digest([
+        let result = try await cli.digest([
             "send", "2017-11-18", "--to", "ana@example.org, gone@example.org,chen@example.com", "--smtp", server.url,
         ])
         #expect(result.status == 75, "\(result.stdout)\(result.stderr)")
@@ -123,19 +88,19 @@ struct CommandLineTests {
     @Test func sendToAllGoodAddressesExitsZero() async throws {
         let server = try SMTPTestServer()
         defer { server.stop() }
-        let result = try await digest(["send", "2017-11-18", "--to", "editor@example.org", "--smtp", server.url])
+        let result = try await cli.digest(["send", "2017-11-18", "--to", "editor@example.org", "--smtp", server.url])
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try server.received().count == 1)
     }
 
     @Test func passwordOnTheCommandLineIsNotAnOption() async throws {
-        let result = try await digest(["send", "2017-11-18", "--to", "a@example.org", "--password", "secret"])
+        let result = try await cli.digest(["send", "2017-11-18", "--to", "a@example.org", "--password", "secret"])
         #expect(result.status == 64)
         #expect(!result.stdout.contains("secret"))
     }
 
     @Test func badAddressIsAUsageErrorBeforeAnythingIsSent() async throws {
-        let result = try await digest([
+        let result = try await cli.digest([
             "send", "2017-11-18", "--to", "a@example.org,not-an-address", "--smtp", "smtp://127.0.0.1:1",
         ])
         #expect(result.status == 64)
@@ -143,12 +108,12 @@ struct CommandLineTests {
     }
 
     @Test func brokenEditionFileNamesFileLineAndColumn() async throws {
-        let workspace = try workspaceCopy()
+        let workspace = try cli.workspaceCopy()
         let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
         var text = try String(contentsOf: file, encoding: .utf8)
         text = text.replacingOccurrences(of: "kind: video", with: "kind: vidoe")
         try text.write(to: file, atomically: true, encoding: .utf8)
-        let result = try await digest(["preview", "2017-11-18"], in: workspace)
+        let result = try await cli.digest(["preview", "2017-11-18"], in: workspace)
         #expect(result.status == 65)
         #expect(
             result.stderr.contains(
@@ -158,13 +123,13 @@ struct CommandLineTests {
     }
 
     @Test func missingEditionPointsToTheLatestOne() async throws {
-        let result = try await digest(["preview", "2017-11-19"])
+        let result = try await cli.digest(["preview", "2017-11-19"])
         #expect(result.status == 65)
         #expect(result.stderr.contains("there is no edition for 2017-11-19. The latest edition is 2017-11-18."))
     }
 
     @Test func workspaceIsFoundFromASubfolder() async throws {
-        let result = try await digest(
+        let result = try await cli.digest(
             ["preview", "2017-11-18"], in: Repository.root.appendingPathComponent("Editions/2017-11-18"))
         #expect(result.status == 0, "\(result.stderr)")
     }
@@ -172,7 +137,7 @@ struct CommandLineTests {
 
 @Suite("Signed sending from the command line", .serialized)
 struct SignedSendingTests {
-    let cli = CommandLineTests()
+    let cli = DigestBinary()
 
     @Test func keygenThenSendGivesMessagesDKIMVerifiesWithThePrintedRecord() async throws {
         let workspace = try cli.workspaceCopy()

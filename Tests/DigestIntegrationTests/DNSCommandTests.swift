@@ -5,8 +5,6 @@ import Testing
 /// `digest dns check` against the test DNS server, run as the editor would.
 @Suite("digest dns check", .serialized)
 struct DNSCommandTests {
-    static let binary = Repository.root.appendingPathComponent(".build/debug/digest").path
-
     /// A workspace sending as `digest@DOMAIN` through relay.good.test, signing with the 2048-bit test key.
     func workspace(domain: String, selector: String = "s1") throws -> URL {
         let folder = try Repository.temporaryFolder("dns-workspace")
@@ -37,10 +35,7 @@ struct DNSCommandTests {
     }
 
     func digest(_ arguments: [String]) async throws -> ProcessResult {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw SetupFailure(message: "\(Self.binary) is missing: build it first")
-        }
-        return try await Subprocess.run(Self.binary, arguments)
+        try await DigestBinary().digest(arguments)
     }
 
     @Test func aReadyPublicationSaysReadyAndExitsZero() async throws {

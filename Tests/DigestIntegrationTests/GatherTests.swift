@@ -6,7 +6,7 @@ import Testing
 /// `digest gather` against feeds served over real HTTP on loopback (and file://).
 @Suite("Gathering feeds", .serialized)
 struct GatherTests {
-    let cli = CommandLineTests()
+    let cli = DigestBinary()
 
     /// A workspace whose publication.yaml lists `feeds` (url, section) and a short fetch timeout.
     func workspace(feeds: [(String, String)]) throws -> URL {
@@ -124,7 +124,7 @@ struct GatherTests {
 struct AddTests {
     @Test func addReadsThePageAndAppendsTheArticleOnce() async throws {
         let server = try FeedTestServer()
-        let cli = CommandLineTests()
+        let cli = DigestBinary()
         let workspace = try cli.workspaceCopy()
         let url = server.url("feeds/article.html")
         let result = try await cli.digest(["add", url, "--section", "Watch", "--date", "2017-11-18"], in: workspace)

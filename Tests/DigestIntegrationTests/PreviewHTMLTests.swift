@@ -6,8 +6,8 @@ import Testing
 /// `digest preview --html` and `--open`, and the clipping warning, through the built binary.
 @Suite("Previewing the HTML part", .serialized)
 struct PreviewHTMLTests {
-    let cli = CommandLineTests()
-    static let feedsGolden = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Golden")
+    let cli = DigestBinary()
+    static let feedsGolden = Repository.root.appendingPathComponent("Tests/DigestHTMLTests/Golden")
     static let coreGolden = Repository.root.appendingPathComponent("Tests/DigestCoreTests/Golden")
 
     @Test func previewHTMLIntoAPipeIsTheTextBrowserView() async throws {

@@ -8,7 +8,7 @@ import Testing
 /// `digest serve` as a real browser and a real crowd of mail providers meet it.
 @Suite("digest serve in a browser and under load", .serialized)
 struct ServeBrowserAndLoadTests {
-    let serve = ServeTests()
+    let cli = DigestBinary()
     static let screenshots = Repository.root.appendingPathComponent("Tests/DigestIntegrationTests/Screenshots")
 
     struct ImageStats: Decodable {
@@ -26,7 +26,7 @@ struct ServeBrowserAndLoadTests {
         guard FileManager.default.isExecutableFile(atPath: chromium) else {
             throw SetupFailure(message: "chromium is missing: run .ci/install-deps test (apt-get install chromium)")
         }
-        let server = try serve.serve(try serve.cli.workspaceCopy(), ["--preview"])
+        let server = try cli.serve(try cli.workspaceCopy(), ["--preview"])
         defer { server.stop() }
         let folder = try Repository.temporaryFolder("screenshots")
         let pages = [
@@ -90,7 +90,7 @@ struct ServeBrowserAndLoadTests {
     /// request answered 200 and every reader unsubscribed in the store afterwards.
     @Test func tenThousandOneClickPostsUnsubscribeTenThousandReadersWithoutAnError() async throws {
         let count = 10_000
-        let workspace = try await serve.cli.workspaceCopy(readers: (0..<count).map { "reader\($0)@example.org" })
+        let workspace = try await cli.workspaceCopy(readers: (0..<count).map { "reader\($0)@example.org" })
         let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
         var ids: [Int64] = []
         try store.forEachSubscriber(status: .active) { if let id = $0.id { ids.append(id) } }
@@ -100,7 +100,7 @@ struct ServeBrowserAndLoadTests {
         try ids.map { signer.token(for: String($0)) }.joined(separator: "\n").write(
             to: tokens, atomically: true, encoding: .utf8)
 
-        let server = try serve.serve(workspace)
+        let server = try cli.serve(workspace)
         let result = try await Subprocess.run(
             Subprocess.python,
             [

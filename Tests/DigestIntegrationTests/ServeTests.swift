@@ -9,70 +9,32 @@ import Testing
 /// provider, a browser and a prober would reach it.
 @Suite("digest serve", .serialized)
 struct ServeTests {
-    let cli = CommandLineTests()
-    static let key = "serve-test-key-0123456789abcdef"
-
-    func serve(_ workspace: URL, _ arguments: [String] = [], key: String? = ServeTests.key) throws -> ServeProcess {
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "DIGEST_WORKSPACE")
-        environment.removeValue(forKey: "DIGEST_DATABASE")
-        environment.removeValue(forKey: "DIGEST_UNSUBSCRIBE_KEY_FILE")
-        environment["DIGEST_UNSUBSCRIBE_KEY"] = key
-        return try ServeProcess(
-            binary: CommandLineTests.binary, arguments: arguments, environment: environment, directory: workspace)
-    }
-
-    func status(of address: String, in workspace: URL) throws -> String? {
-        let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
-        guard let email = EmailAddress(address) else { return nil }
-        return try store.subscriber(email)?.status.rawValue
-    }
-
-    /// The one-click token in the List-Unsubscribe header of the message `digest send --dry-run` wrote for `reader`.
-    func tokenFromASentMessage(to reader: String, workspace: URL) async throws -> String {
-        let maildir = try Repository.temporaryFolder("serve-maildir")
-        let sent = try await cli.digest(
-            ["send", "2017-11-18", "--dry-run", maildir.path], in: workspace,
-            environment: ["DIGEST_UNSUBSCRIBE_KEY": Self.key])
-        #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
-        let folder = maildir.appendingPathComponent("new")
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
-            let text = try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)
-            let head = String(text[..<(text.range(of: "\r\n\r\n")?.lowerBound ?? text.endIndex)])
-                .replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: " ")
-            let lines = head.components(separatedBy: "\r\n")
-            guard lines.contains(where: { $0.hasPrefix("To:") && $0.contains(reader) }) else { continue }
-            #expect(lines.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
-            let header = try #require(lines.first { $0.hasPrefix("List-Unsubscribe:") })
-            let start = try #require(header.range(of: "/newsletter/unsubscribe?t="))
-            return String(header[start.upperBound...].prefix { $0 != ">" })
-        }
-        throw SetupFailure(message: "no message to \(reader) in \(folder.path)")
-    }
+    let cli = DigestBinary()
+    static let key = DigestBinary.serveKey
 
     @Test func oneClickUnsubscribeFromARealMessageIsRecordedAndIdempotentAndAForgedTokenChangesNothing() async throws {
         let readers = ["ana@example.org", "bob@example.org", "chen@example.org"]
         let workspace = try await cli.workspaceCopy(readers: readers)
-        let token = try await tokenFromASentMessage(to: "ana@example.org", workspace: workspace)
-        let server = try serve(workspace)
+        let token = try await cli.tokenFromASentMessage(to: "ana@example.org", workspace: workspace)
+        let server = try cli.serve(workspace)
 
         // A mail scanner following the link: a page with a button, nobody unsubscribed.
         let page = try await HTTPTestClient.request(port: server.port, "GET", "/unsubscribe?t=\(token)")
         #expect(page.status == 200)
         #expect(page.body.contains("<form method=\"post\">"))
         #expect(page.body.contains("name=\"List-Unsubscribe\" value=\"One-Click\""))
-        #expect(try status(of: "ana@example.org", in: workspace) == "active")
+        #expect(try cli.status(of: "ana@example.org", in: workspace) == "active")
 
         // The provider's RFC 8058 POST: 200, no redirect, and the store says so at once.
         let first = try await HTTPTestClient.request(
             port: server.port, "POST", "/unsubscribe?t=\(token)", body: "List-Unsubscribe=One-Click")
         #expect(first.status == 200, "\(first.raw)")
         #expect(first.headers["location"] == nil)
-        #expect(try status(of: "ana@example.org", in: workspace) == "unsubscribed")
+        #expect(try cli.status(of: "ana@example.org", in: workspace) == "unsubscribed")
         let again = try await HTTPTestClient.request(
             port: server.port, "POST", "/unsubscribe?t=\(token)", body: "List-Unsubscribe=One-Click")
         #expect(again.status == 200)
-        #expect(try status(of: "ana@example.org", in: workspace) == "unsubscribed")
+        #expect(try cli.status(of: "ana@example.org", in: workspace) == "unsubscribed")
 
         // Ana's signature on Bob's id, a token of another key, garbage: 400, and nobody else leaves.
         let parts = token.split(separator: ".")
@@ -87,8 +49,8 @@ struct ServeTests {
         // A POST without the one-click body is refused too.
         let noBody = try await HTTPTestClient.request(port: server.port, "POST", "/unsubscribe?t=\(token)", body: "")
         #expect(noBody.status == 400)
-        #expect(try status(of: "bob@example.org", in: workspace) == "active")
-        #expect(try status(of: "chen@example.org", in: workspace) == "active")
+        #expect(try cli.status(of: "bob@example.org", in: workspace) == "active")
+        #expect(try cli.status(of: "chen@example.org", in: workspace) == "active")
 
         #expect(server.stop() == 0)
         // The token is a capability: the access log never shows it.
@@ -100,7 +62,7 @@ struct ServeTests {
     @Test func aOneClickBodyAsMultipartFormDataCountsToo() async throws {
         // RFC 8058 allows either form encoding; some providers send multipart.
         let workspace = try await cli.workspaceCopy(readers: ["ana@example.org", "bob@example.org"])
-        let server = try serve(workspace)
+        let server = try cli.serve(workspace)
         defer { server.stop() }
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
         let body =
@@ -109,12 +71,12 @@ struct ServeTests {
             port: server.port, "POST", "/unsubscribe?t=\(signer.token(for: "2"))", body: body,
             contentType: "multipart/form-data; boundary=b0undary")
         #expect(response.status == 200)
-        #expect(try status(of: "bob@example.org", in: workspace) == "unsubscribed")
-        #expect(try status(of: "ana@example.org", in: workspace) == "active")
+        #expect(try cli.status(of: "bob@example.org", in: workspace) == "unsubscribed")
+        #expect(try cli.status(of: "ana@example.org", in: workspace) == "active")
     }
 
     @Test func everyResponseCarriesTheSecurityHeaders() async throws {
-        let server = try serve(try cli.workspaceCopy(), ["--preview"])
+        let server = try cli.serve(try cli.workspaceCopy(), ["--preview"])
         defer { server.stop() }
         for target in ["/", "/editions/2017-11-18", "/preview/2017-11-18", "/nothing", "/unsubscribe?t=x"] {
             let response = try await HTTPTestClient.request(port: server.port, "GET", target)
@@ -140,7 +102,7 @@ struct ServeTests {
                 with: "subject: \"\(subject)\"")
             try text.write(to: folder.appendingPathComponent("edition.yaml"), atomically: true, encoding: .utf8)
         }
-        let server = try serve(workspace)
+        let server = try cli.serve(workspace)
         defer { server.stop() }
         let archive = try await HTTPTestClient.request(port: server.port, "GET", "/")
         #expect(archive.status == 200)
@@ -184,7 +146,7 @@ struct ServeTests {
         "/preview/2017-11-18/../../../digest.sqlite", "/editions/%ff%fe",
     ])
     func pathsThatTryToLeaveTheArchiveGetNothing(_ target: String) async throws {
-        let server = try serve(try cli.workspaceCopy(), ["--preview"])
+        let server = try cli.serve(try cli.workspaceCopy(), ["--preview"])
         defer { server.stop() }
         let response = try await HTTPTestClient.exchange(
             port: server.port, "GET \(target) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -197,7 +159,7 @@ struct ServeTests {
     }
 
     @Test func oversizedAndMalformedRequestsGetAClearErrorAndTheServerStaysUp() async throws {
-        let server = try serve(try cli.workspaceCopy())
+        let server = try cli.serve(try cli.workspaceCopy())
         defer { server.stop() }
         let port = server.port
         // A 10 MB body announced: refused before it is read.
@@ -254,7 +216,7 @@ struct ServeTests {
     }
 
     @Test func fiveHundredMangledRequestsAreEachAnsweredAndNeverTakeTheServerDown() async throws {
-        let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.25"])
+        let server = try cli.serve(try cli.workspaceCopy(), ["--request-timeout", "0.25"])
         defer { server.stop() }
         let valid = Array(
             ("POST /unsubscribe?t=abc HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -305,7 +267,7 @@ struct ServeTests {
     }
 
     @Test func aStalledRequestGets408AndAnIdleConnectionIsClosed() async throws {
-        let server = try serve(try cli.workspaceCopy(), ["--request-timeout", "0.5"])
+        let server = try cli.serve(try cli.workspaceCopy(), ["--request-timeout", "0.5"])
         defer { server.stop() }
         let started = Date()
         // The client would wait 60 s; the server gives up on each of them after half a second.
@@ -322,7 +284,7 @@ struct ServeTests {
     }
 
     @Test func oneConnectionOverTheLimitGets503UntilOneCloses() async throws {
-        let server = try serve(try cli.workspaceCopy(), ["--max-connections", "2"])
+        let server = try cli.serve(try cli.workspaceCopy(), ["--max-connections", "2"])
         defer { server.stop() }
         let first = try HTTPTestClient.connect(port: server.port)
         let second = try HTTPTestClient.connect(port: server.port)
@@ -342,7 +304,7 @@ struct ServeTests {
 
     @Test func sigtermLetsTheRequestInProgressFinishAndThenStops() async throws {
         let workspace = try await cli.workspaceCopy(readers: ["ana@example.org"])
-        let server = try serve(workspace)
+        let server = try cli.serve(workspace)
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
         // A one-click POST whose body is half sent when SIGTERM comes, and an idle keep-alive connection.
         let idle = try HTTPTestClient.connect(port: server.port)
@@ -363,7 +325,7 @@ struct ServeTests {
         #expect(response.headers["connection"] == "close")
         #expect(server.stop() == 0)
         #expect(server.log.contains("digest serve: stopped"))
-        #expect(try status(of: "ana@example.org", in: workspace) == "unsubscribed")
+        #expect(try cli.status(of: "ana@example.org", in: workspace) == "unsubscribed")
         #expect((try? HTTPTestClient.connect(port: server.port)) == nil, "nothing listens any more")
     }
 
@@ -371,7 +333,7 @@ struct ServeTests {
         let host = try await cli.digest(["serve", "--host", "news.example.com"])
         #expect(host.status == 64)
         #expect(host.stderr.contains("'news.example.com' is not an IP address: give one, e.g. --host 127.0.0.1"))
-        let server = try serve(try cli.workspaceCopy())
+        let server = try cli.serve(try cli.workspaceCopy())
         defer { server.stop() }
         let taken = try await cli.digest(["serve", "--port", String(server.port)])
         #expect(taken.status == 1)
@@ -382,7 +344,7 @@ struct ServeTests {
 
     @Test func theUnsubscribeEndpointSaysSoWhenTheServerHasNoKey() async throws {
         let workspace = try await cli.workspaceCopy(readers: ["ana@example.org"])
-        let server = try serve(workspace, key: nil)
+        let server = try cli.serve(workspace, key: nil)
         defer { server.stop() }
         let signer = try #require(UnsubscribeSigner(secret: Array(Self.key.utf8), listID: "eaworldview.com"))
         let response = try await HTTPTestClient.request(
@@ -390,12 +352,12 @@ struct ServeTests {
         #expect(response.status == 503)
         #expect(response.body.contains("DIGEST_UNSUBSCRIBE_KEY"))
         #expect(server.errorLog.contains("DIGEST_UNSUBSCRIBE_KEY"))
-        #expect(try status(of: "ana@example.org", in: workspace) == "active")
+        #expect(try cli.status(of: "ana@example.org", in: workspace) == "active")
     }
 
     @Test func thePreviewShowsTheDraftAndItsStampChangesWhenTheEditionOrATemplateIsSaved() async throws {
         let workspace = try cli.workspaceCopy()
-        let server = try serve(workspace, ["--preview"])
+        let server = try cli.serve(workspace, ["--preview"])
         defer { server.stop() }
         let port = server.port
         let page = try await HTTPTestClient.request(port: port, "GET", "/preview/2017-11-18?mobile=1")

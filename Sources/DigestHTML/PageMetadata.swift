@@ -20,7 +20,7 @@ public struct PageMetadata: Equatable, Sendable {
         var canonical: String?
         var jsonLD: [Any] = []
         if let tree = XMLTree.html(data, url: url, encoding: encoding), let root = tree.root {
-            func visit(_ element: XMLElement) {
+            func visit(_ element: MarkupElement) {
                 switch element.lowercasedName {
                 case "meta":
                     let key = (element.attribute("property") ?? element.attribute("name") ?? "").lowercased()

@@ -44,7 +44,7 @@ public enum HTMLTextBrowser {
             while let current = child {
                 defer { child = current.pointee.next }
                 guard current.pointee.type == XML_ELEMENT_NODE else { continue }
-                let element = XMLElement(current)
+                let element = MarkupElement(current)
                 if element.name == "a", let href = element.attribute("href") {
                     facts.links.append(href.trimmedASCII)
                 }
@@ -95,7 +95,7 @@ private final class PageWriter {
     }
 
     func element(_ node: xmlNodePtr) {
-        let element = XMLElement(node)
+        let element = MarkupElement(node)
         let name = element.name
         if Self.skipped.contains(name) { return }
         let style = (element.attribute("style") ?? "").lowercased().filter { !$0.isWhitespace }

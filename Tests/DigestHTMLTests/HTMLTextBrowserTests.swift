@@ -1,12 +1,12 @@
 import DigestCore
-import DigestFeeds
+import DigestHTML
 import DigestTestSupport
 import Foundation
 import Testing
 
 @Suite("The HTML part as a text browser shows it")
 struct HTMLTextBrowserTests {
-    static let golden = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Golden")
+    static let golden = Repository.root.appendingPathComponent("Tests/DigestHTMLTests/Golden")
     static let editions = ["sample", "kinds", "arabic", "forty"]
 
     @Test(arguments: editions) func htmlPreviewMatchesGoldenFile(name: String) throws {

@@ -1,5 +1,6 @@
 import DigestCore
 import DigestMail
+import DigestStore
 import Foundation
 
 /// How a bulk send behaves.

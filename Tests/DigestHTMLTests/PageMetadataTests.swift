@@ -1,5 +1,6 @@
 import DigestCore
-import DigestFeeds
+import DigestHTML
+import DigestTestSupport
 import Foundation
 import Testing
 
@@ -24,4 +25,11 @@ struct PageMetadataTests {
         #expect(page.published == nil)
         #expect(page.imageURL == nil)
     }
+}
+
+/// The web pages `digest add` reads, shared with the feed server of the integration tests.
+enum Fixture {
+    static let folder = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures")
+
+    static func data(_ name: String) throws -> Data { try Data(contentsOf: folder.appendingPathComponent(name)) }
 }

@@ -60,9 +60,13 @@ public struct Workspace: Sendable {
         }.sorted()
     }
 
+    /// A path from publication.yaml: absolute, or relative to the workspace.
+    public func resolve(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
+    }
+
     public func templatesFolder(for publication: Publication) -> URL {
-        publication.templates.hasPrefix("/")
-            ? URL(fileURLWithPath: publication.templates) : root.appendingPathComponent(publication.templates)
+        resolve(publication.templates)
     }
 
     /// Every `*.mustache` file under the folder, named by its path without the extension

@@ -1,5 +1,6 @@
 import DigestCore
 import DigestMail
+import DigestStore
 import Foundation
 
 /// A transport that writes each message into a Maildir (tmp/, new/, cur/) instead of sending it:

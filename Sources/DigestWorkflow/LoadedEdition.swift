@@ -3,14 +3,14 @@ import Foundation
 
 /// A workspace with its publication, templates and one edition loaded and rendered: what preview,
 /// render and send all start from.
-struct LoadedEdition {
-    let workspace: Workspace
-    let publication: Publication
-    let edition: Edition
-    let renderer: EditionRenderer
-    let rendered: RenderedEdition
+public struct LoadedEdition: Sendable {
+    public let workspace: Workspace
+    public let publication: Publication
+    public let edition: Edition
+    public let renderer: EditionRenderer
+    public let rendered: RenderedEdition
 
-    init(workspace path: String?, date: String?, environment: LiveEnvironment) throws {
+    public init(workspace path: String?, date: String?, environment: DigestEnvironment) throws {
         let workspace = try environment.workspace(path)
         let publication = try workspace.loadPublication()
         let templates = try workspace.loadTemplates(for: publication)
@@ -25,11 +25,12 @@ struct LoadedEdition {
 }
 
 extension LoadedEdition {
-    /// Warns on standard error when Gmail would clip the HTML part (its end, unsubscribe link included,
-    /// hidden behind "[Message clipped]").
-    func warnIfClipped() {
-        if let warning = GmailClipping.warning(html: rendered.html) {
-            Console.error("warning: \(workspace.displayPath(workspace.editionFile(edition.date))): \(warning)")
-        }
+    /// The edition file as the editor would type its path.
+    public var displayPath: String { workspace.displayPath(workspace.editionFile(edition.date)) }
+
+    /// A warning when Gmail would clip the HTML part (its end, unsubscribe link included, hidden behind
+    /// "[Message clipped]"); nil when it fits.
+    public var clippingWarning: String? {
+        GmailClipping.warning(html: rendered.html).map { "warning: \(displayPath): \($0)" }
     }
 }

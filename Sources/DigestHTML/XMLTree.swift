@@ -2,29 +2,29 @@ import CLibXML2
 import Foundation
 
 /// Namespaces the feed formats use.
-enum Namespace {
-    static let atom = "http://www.w3.org/2005/Atom"
-    static let content = "http://purl.org/rss/1.0/modules/content/"
-    static let dc = "http://purl.org/dc/elements/1.1/"
-    static let itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
-    static let media = "http://search.yahoo.com/mrss/"
-    static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-    static let rss1 = "http://purl.org/rss/1.0/"
+package enum Namespace {
+    package static let atom = "http://www.w3.org/2005/Atom"
+    package static let content = "http://purl.org/rss/1.0/modules/content/"
+    package static let dc = "http://purl.org/dc/elements/1.1/"
+    package static let itunes = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+    package static let media = "http://search.yahoo.com/mrss/"
+    package static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    package static let rss1 = "http://purl.org/rss/1.0/"
 }
 
 /// libxml2's one-time set-up, before any parse (it makes the parser safe to use from several threads).
-enum LibXML {
-    static let initialized: Bool = {
+package enum LibXML {
+    package static let initialized: Bool = {
         xmlInitParser()
         return true
     }()
 }
 
 /// A parsed XML or HTML document, freed when dropped.
-final class XMLTree {
-    let document: xmlDocPtr
+package final class XMLTree {
+    package let document: xmlDocPtr
 
-    init(document: xmlDocPtr) {
+    package init(document: xmlDocPtr) {
         self.document = document
     }
 
@@ -32,19 +32,19 @@ final class XMLTree {
         xmlFreeDoc(document)
     }
 
-    var root: XMLElement? { xmlDocGetRootElement(document).map(XMLElement.init) }
+    package var root: MarkupElement? { xmlDocGetRootElement(document).map(MarkupElement.init) }
 
     /// Why a document could not be parsed, with the line and column libxml2 reports.
-    struct ParseError: Error, CustomStringConvertible {
-        var line: Int
-        var column: Int
-        var message: String
-        var description: String { "line \(line), column \(column): \(message)" }
+    public struct ParseError: Error, CustomStringConvertible {
+        public var line: Int
+        public var column: Int
+        public var message: String
+        public var description: String { "line \(line), column \(column): \(message)" }
     }
 
     /// Parses XML strictly (a truncated or broken feed is an error, not a guess). `encoding` is the
     /// charset from the HTTP header, which overrides the document's own declaration (RFC 7303).
-    static func xml(_ data: Data, url: String, encoding: String?) throws -> XMLTree {
+    package static func xml(_ data: Data, url: String, encoding: String?) throws -> XMLTree {
         _ = LibXML.initialized
         guard let context = xmlNewParserCtxt() else { throw ParseError(line: 0, column: 0, message: "out of memory") }
         defer { xmlFreeParserCtxt(context) }
@@ -67,7 +67,7 @@ final class XMLTree {
     }
 
     /// Parses HTML the way a browser would: never fails on tag soup.
-    static func html(_ data: Data, url: String, encoding: String? = "utf-8") -> XMLTree? {
+    package static func html(_ data: Data, url: String, encoding: String? = "utf-8") -> XMLTree? {
         _ = LibXML.initialized
         let options = Int32(
             HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NOERROR.rawValue | HTML_PARSE_NOWARNING.rawValue
@@ -106,18 +106,18 @@ final class HTMLContextPool: @unchecked Sendable {
 }
 
 /// A read-only view of an element of an `XMLTree` (valid while the tree lives).
-struct XMLElement {
-    let node: xmlNodePtr
+package struct MarkupElement {
+    package let node: xmlNodePtr
 
-    init(_ node: xmlNodePtr) {
+    package init(_ node: xmlNodePtr) {
         self.node = node
     }
 
-    var name: String { node.pointee.name.map { String(cString: $0) } ?? "" }
-    var namespace: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
-    var lowercasedName: String { name.lowercased() }
+    package var name: String { node.pointee.name.map { String(cString: $0) } ?? "" }
+    package var namespace: String? { node.pointee.ns?.pointee.href.map { String(cString: $0) } }
+    package var lowercasedName: String { name.lowercased() }
 
-    func isNamed(_ local: String, _ namespace: String? = nil) -> Bool {
+    package func isNamed(_ local: String, _ namespace: String? = nil) -> Bool {
         // Compared as C strings: this runs for every child of every item, so no String is made.
         guard let name = node.pointee.name, Self.equal(name, local) else { return false }
         guard let namespace else { return true }
@@ -125,25 +125,25 @@ struct XMLElement {
         return Self.equal(href, namespace)
     }
 
-    static func equal(_ pointer: UnsafePointer<xmlChar>, _ string: String) -> Bool {
+    package static func equal(_ pointer: UnsafePointer<xmlChar>, _ string: String) -> Bool {
         string.withCString { xmlStrEqual(pointer, UnsafeRawPointer($0).assumingMemoryBound(to: xmlChar.self)) != 0 }
     }
 
-    var children: [XMLElement] {
-        var result: [XMLElement] = []
+    package var children: [MarkupElement] {
+        var result: [MarkupElement] = []
         var child = node.pointee.children
         while let current = child {
-            if current.pointee.type == XML_ELEMENT_NODE { result.append(XMLElement(current)) }
+            if current.pointee.type == XML_ELEMENT_NODE { result.append(MarkupElement(current)) }
             child = current.pointee.next
         }
         return result
     }
 
-    func child(_ local: String, _ namespace: String? = nil) -> XMLElement? {
+    package func child(_ local: String, _ namespace: String? = nil) -> MarkupElement? {
         var child = node.pointee.children
         while let current = child {
             if current.pointee.type == XML_ELEMENT_NODE {
-                let element = XMLElement(current)
+                let element = MarkupElement(current)
                 if element.isNamed(local, namespace) { return element }
             }
             child = current.pointee.next
@@ -151,12 +151,12 @@ struct XMLElement {
         return nil
     }
 
-    func all(_ local: String, _ namespace: String? = nil) -> [XMLElement] {
-        var result: [XMLElement] = []
+    package func all(_ local: String, _ namespace: String? = nil) -> [MarkupElement] {
+        var result: [MarkupElement] = []
         var child = node.pointee.children
         while let current = child {
             if current.pointee.type == XML_ELEMENT_NODE {
-                let element = XMLElement(current)
+                let element = MarkupElement(current)
                 if element.isNamed(local, namespace) { result.append(element) }
             }
             child = current.pointee.next
@@ -165,7 +165,7 @@ struct XMLElement {
     }
 
     /// The text content, entities decoded, surrounding whitespace trimmed.
-    var text: String {
+    package var text: String {
         guard let content = xmlNodeGetContent(node) else { return "" }
         defer { digest_xml_free(content) }
         return Self.trimmed(content)
@@ -173,7 +173,7 @@ struct XMLElement {
 
     /// The C string without ASCII whitespace at either end, decoded once (Foundation's trimming bridges
     /// through NSString, which is slow in a loop over thousands of items).
-    static func trimmed(_ pointer: UnsafePointer<UInt8>) -> String {
+    package static func trimmed(_ pointer: UnsafePointer<UInt8>) -> String {
         let length = strlen(UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self))
         var start = 0
         var end = length
@@ -183,11 +183,11 @@ struct XMLElement {
         return String(decoding: UnsafeBufferPointer(start: pointer + start, count: end - start), as: UTF8.self)
     }
 
-    func text(of local: String, _ namespace: String? = nil) -> String? {
+    package func text(of local: String, _ namespace: String? = nil) -> String? {
         child(local, namespace).map(\.text).flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    func attribute(_ name: String, _ namespace: String? = nil) -> String? {
+    package func attribute(_ name: String, _ namespace: String? = nil) -> String? {
         let value =
             namespace.map { xmlGetNsProp(node, name, $0) } ?? xmlGetProp(node, name)
         guard let value else { return nil }
@@ -196,7 +196,7 @@ struct XMLElement {
     }
 
     /// The element's children serialised back to markup (Atom's xhtml content, HTML in descriptions).
-    var innerMarkup: String {
+    package var innerMarkup: String {
         guard let buffer = xmlBufferCreate() else { return text }
         defer { xmlBufferFree(buffer) }
         var child = node.pointee.children
@@ -207,17 +207,5 @@ struct XMLElement {
         return String(cString: xmlBufferContent(buffer))
     }
 
-    var line: Int { Int(xmlGetLineNo(node)) }
-}
-
-extension String {
-    /// The string without ASCII whitespace at either end; cheaper than Foundation's trimming.
-    var trimmedASCII: String {
-        let bytes = utf8
-        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
-        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        if first == bytes.startIndex && last == bytes.index(before: bytes.endIndex) { return self }
-        return String(self[first...last])
-    }
+    package var line: Int { Int(xmlGetLineNo(node)) }
 }

@@ -1,4 +1,4 @@
-@testable import DigestFeeds
+@testable import DigestCore
 import DigestTestSupport
 import Foundation
 import Testing
@@ -56,27 +56,5 @@ struct FeedDateTests {
         #expect(read > 2_000, "the fast reader must read the common layout")
         #expect(FeedDate.rfc822Common("Sat, 18 Nov 2017 09:30:00 EST") == nil, "zone names go the general way")
         #expect(FeedDate.parse("Sat, 18 Nov 2017 09:30:00 EST") == FeedDate.parse("Sat, 18 Nov 2017 14:30:00 +0000"))
-    }
-
-    @Test func rootRelativeLinksJoinAsURLResolutionDoes() {
-        let bases = [
-            "https://eaworldview.com/2017/11/story/", "http://example.org", "https://a.example:8443/x?y=1#z",
-            "https://User@host.example/", "ftp://example.org/",
-        ]
-        let paths = [
-            "/x", "/2017/11/a-b_c/", "/a.b/c", "/./x", "/../x", "/a/..", "/a/.", "/.well-known/x", "/x?q=a b",
-            "/x?q=../y", "/x#frag", "//other.example/x", "/x%20y", "/ü", "/a b", "/x?y=\"",
-        ]
-        var joined = 0
-        for base in bases {
-            for path in paths {
-                guard let fast = HTMLCleaner.rootRelative(path, base: base) else { continue }
-                joined += 1
-                #expect(
-                    fast == URL(string: path, relativeTo: URL(string: base))?.absoluteURL.absoluteString,
-                    "\(path) on \(base)")
-            }
-        }
-        #expect(joined >= 12)
     }
 }

@@ -81,7 +81,7 @@ public enum HTMLCleaner {
                 HTMLEscape.append(bytes, to: &html, quotes: false)
             case XML_ELEMENT_NODE:
                 // libxml2's HTML parser gives tag names in lower case.
-                let element = XMLElement(current)
+                let element = MarkupElement(current)
                 let name = element.name
                 if dropped.contains(name) { continue }
                 let isBlock = blocks.contains(name)
@@ -144,7 +144,7 @@ public enum HTMLCleaner {
 
     /// A root-relative path (`/2017/11/story/`) joined to an http(s) base's origin, when that is all
     /// resolving it takes: no dot segments, nothing that needs escaping. Nil sends the caller to URL.
-    static func rootRelative(_ path: String, base: String) -> String? {
+    package static func rootRelative(_ path: String, base: String) -> String? {
         let bytes = path.utf8
         guard bytes.first == 0x2F, bytes.dropFirst().first != 0x2F else { return nil }
         var previousSlash = false
