@@ -173,11 +173,15 @@ public struct SMTPSettings: Equatable, Sendable {
     public var helo: String?
     /// A PEM file of certificate authorities to trust, for relays with a private CA.
     public var caFile: String?
+    /// The SPF include the relay's documentation asks senders to publish (`include:_spf.relay.example`);
+    /// `digest dns check` looks for it instead of the relay host's addresses.
+    public var spfInclude: String?
 
-    public init(url: String, helo: String? = nil, caFile: String? = nil) {
+    public init(url: String, helo: String? = nil, caFile: String? = nil, spfInclude: String? = nil) {
         self.url = url
         self.helo = helo
         self.caFile = caFile
+        self.spfInclude = spfInclude
     }
 
     /// The problem with `url`, or nil when it is a usable SMTP server address.
@@ -250,14 +254,21 @@ extension Publication {
         }
         var smtp: SMTPSettings?
         if let node = map["smtp"] {
-            if let smtpMap = reader.mapping(node, named: "'smtp'", allowed: ["url", "helo", "ca_file"]) {
+            if let smtpMap = reader.mapping(node, named: "'smtp'", allowed: ["url", "helo", "ca_file", "spf_include"]) {
+                let spfInclude = reader.string(smtpMap, "spf_include", in: "'smtp'")
+                // SPF includes are DNS names, often with underscores (_spf.google.com).
+                if let spfInclude, !EmailAddress.isHostname(spfInclude.replacingOccurrences(of: "_", with: "u")) {
+                    reader.report(
+                        smtpMap["spf_include"],
+                        "'spf_include' of 'smtp' must be a domain such as _spf.relay.example, not '\(spfInclude)'")
+                }
                 if let url = reader.string(smtpMap, "url", in: "'smtp'", required: true) {
                     if let problem = SMTPSettings.problem(with: url) {
                         reader.report(smtpMap["url"], problem)
                     } else {
                         smtp = SMTPSettings(
                             url: url, helo: reader.string(smtpMap, "helo", in: "'smtp'"),
-                            caFile: reader.string(smtpMap, "ca_file", in: "'smtp'"))
+                            caFile: reader.string(smtpMap, "ca_file", in: "'smtp'"), spfInclude: spfInclude)
                     }
                 }
             }
