@@ -65,7 +65,7 @@ let package = Package(
             name: "DigestWorkflow",
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestHTML", "DigestFeeds", "DigestStore", "DigestSending",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "DigestDNS", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // `digest serve`: one-click unsubscribe, the web archive, the live preview. HTTP/1.1 of its own, with

@@ -56,23 +56,9 @@ struct DNSCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let environment = Live.environment
-            let workspace = try environment.workspace(options.workspace)
-            let publication = try workspace.loadPublication()
-            let signer = try Secrets(variables: environment.variables, workspace: workspace)
-                .dkimSigner(publication.dkim)
-            let files = Dictionary(
-                (publication.dkim?.signatures ?? []).map { ($0.selector, $0.keyFile) }, uniquingKeysWith: { a, _ in a })
-            let setup = DNSCheckSetup(
-                fromDomain: publication.sender.address.domain,
-                signingKeys: (signer?.keys ?? []).map { .init(key: $0, file: files[$0.selector] ?? $0.selector) },
-                bounceDomain: bounceDomain ?? publication.sender.address.domain,
-                relayHost: URLComponents(string: publication.smtp.url)?.host, spfInclude: publication.smtp.spfInclude,
-                unsubscribeURL: publication.unsubscribeURL)
-            let client =
-                resolver.flatMap(DNSServer.init).map { DNSClient(servers: [$0], timeout: Double(timeout)) }
-                ?? DNSClient.system(timeout: Double(timeout))
-            let report = DNSReport(await DNSChecker.check(setup, lookup: client))
+            let report = try await DNSCheck.run(
+                workspace: options.workspace, resolver: resolver, timeout: timeout, bounceDomain: bounceDomain,
+                environment: Live.environment)
             Console.out(json ? report.json : report.text)
             if !report.isReady {
                 throw ExitCode(report.onlyLookupsFailed ? ExitStatus.failure : ExitStatus.badInput)

@@ -59,6 +59,25 @@ struct DNSCommandTests {
                 """)
     }
 
+    @Test func checkWithDNSRunsTheSameChecksFirstAndStopsOnMissingRecords() async throws {
+        let server = try DNSTestServer(zone: try DNSTestZone.records())
+        defer { server.stop() }
+        for (domain, status) in [("good.test", Int32(0)), ("broken.test", Int32(65))] {
+            let folder = try workspace(domain: domain)
+            for name in ["Templates", "Editions"] {
+                try FileManager.default.copyItem(
+                    at: Repository.root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+            }
+            let result = try await digest([
+                "check", "2017-11-18", "--offline", "--dns", "--resolver", server.address, "--workspace", folder.path,
+            ])
+            #expect(result.status == status, "\(domain): \(result.stdout)\(result.stderr)")
+            #expect(result.stdout.hasPrefix(domain + "\n"), "\(result.stdout)")
+            #expect(result.stdout.contains("Checking Editions/2017-11-18/edition.yaml"))
+            if status != 0 { #expect(result.stderr.contains("the publication's DNS has records to publish")) }
+        }
+    }
+
     @Test func aBrokenPublicationListsTheRecordsToPublishAndExits65() async throws {
         let server = try DNSTestServer(zone: try DNSTestZone.records())
         defer { server.stop() }

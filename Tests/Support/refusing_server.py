@@ -11,6 +11,8 @@ listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", 0))
 listener.listen(64)
+# A parent test process may start us with signals blocked; SIGTERM must stop us.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 print(f"READY {listener.getsockname()[1]}", flush=True)
 while True:
