@@ -59,7 +59,7 @@ public struct DigestCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self, RenderCommand.self,
-            SendCommand.self, RunsCommand.self, PublishCommand.self,
+            SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
             SubscribersCommand.self,
             FeedsCommand.self, DKIMCommand.self, DNSCommand.self, ServeCommand.self,
         ]

@@ -6,8 +6,8 @@ public enum ClickTracking {
         edition.items.map(\.url)
     }
 
-    /// `rendered` with each story's address replaced by `link(n, url)`: every `href` to it in the HTML part
-    /// and its entry in the text part's numbered links. Other links (the note's, the footer's, a
+    /// `rendered` with each story's address replaced by `link(n, url)`: every `href` to it in the HTML part,
+    /// and its line in the text part's list of numbered links (`[3] URL`) and its entry in `links`. Other links (the note's, the footer's, a
     /// podcast's audio file) are left as they are.
     public static func rewrite(
         _ rendered: RenderedEdition, storyLinks: [String], link: (Int, String) -> String
@@ -18,6 +18,9 @@ public enum ClickTracking {
             replacements[url] = link(index + 1, url)
         }
         result.links = rendered.links.map { replacements[$0] ?? $0 }
+        for (url, tracked) in replacements {
+            result.markedText = result.markedText.replacingOccurrences(of: "] \(url)\n", with: "] \(tracked)\n")
+        }
         for (url, tracked) in replacements {
             // The templates write the address escaped as Mustache escapes it (as HTMLEscape.attribute does).
             result.html = result.html.replacingOccurrences(

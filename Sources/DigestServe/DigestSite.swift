@@ -9,7 +9,10 @@ public struct DigestSite: HTTPResponder {
     public let workspace: Workspace
     /// Verifies unsubscribe tokens; nil when the server has no key (unsubscribe then answers 503).
     let signer: UnsubscribeSigner?
-    let batcher: UnsubscribeBatcher?
+    let batcher: CommitBatcher<Int64, SQLiteStore.UnsubscribeOutcome>?
+    /// Verifies click links; nil without the key (clicks then go nowhere: 404).
+    let clickSigner: ClickSigner?
+    let clicks: CommitBatcher<SQLiteStore.Click, Void>?
     /// Serve /preview/… (drafts included): for the editor's own machine, not the public server.
     public let preview: Bool
     let now: @Sendable () -> Date
@@ -28,7 +31,22 @@ public struct DigestSite: HTTPResponder {
         self.workspace = workspace
         self.signer = signer
         self.store = store
-        self.batcher = signer == nil ? nil : store.map { UnsubscribeBatcher(store: $0, now: now) }
+        self.batcher =
+            signer == nil
+            ? nil
+            : store.map { store in
+                CommitBatcher { ids in
+                    let outcomes = try await store.unsubscribe(ids: ids, now: now())
+                    return ids.map { outcomes[$0] ?? .unknown }
+                }
+            }
+        self.clickSigner = signer.map(ClickSigner.init)
+        self.clicks = store.map { store in
+            CommitBatcher { clicks in
+                try await store.record(clicks: clicks)
+                return clicks.map { _ in () }
+            }
+        }
         self.preview = preview
         self.now = now
         self.log = log
@@ -42,6 +60,9 @@ public struct DigestSite: HTTPResponder {
         switch segments.first {
         case nil:
             return read ? archive() : notAllowed("GET, HEAD")
+        case "l" where segments.count == 4:
+            guard read else { return notAllowed("GET, HEAD") }
+            return await click(request, date: segments[1], story: segments[2], signature: segments[3])
         case "feed.xml" where segments.count == 1:
             guard read else { return notAllowed("GET, HEAD") }
             return feed(request)
@@ -59,6 +80,15 @@ public struct DigestSite: HTTPResponder {
                     headers: SecurityHeaders.plain + [("Cache-Control", "no-cache")])
             }
             return previewPage(segments[1], query: request.query)
+        case "reports" where preview && segments.count == 2:
+            guard read else { return notAllowed("GET, HEAD") }
+            guard EditionDate(segments[1]) != nil else { return notFound() }
+            do {
+                guard let report = try store?.report(date: segments[1]) else { return notFound() }
+                return page(Pages.report(report), headers: SecurityHeaders.preview)
+            } catch {
+                return failure(error, what: "the report of \(segments[1])")
+            }
         case "preview" where preview && segments.count == 3 && segments[2] == "stamp":
             guard read else { return notAllowed("GET, HEAD") }
             guard let date = EditionDate(segments[1]) else { return notFound() }
@@ -86,6 +116,41 @@ public struct DigestSite: HTTPResponder {
             return failure(error, what: "the archive")
         }
         return page(Pages.archive(publication: publication, editions: entries))
+    }
+
+    // MARK: Clicks
+
+    /// `/l/DATE/N/SIG`: a story link of a sent edition. Redirects (302) to the story's address as stored with
+    /// the edition's run, and counts the click for that story: a person's, or a link scanner's. An edited,
+    /// truncated or foreign link is 404: the server never redirects anywhere a link says.
+    func click(_ request: HTTPRequest, date: String, story text: String, signature: String) async -> HTTPResponse {
+        guard let clickSigner, let store, let clicks, EditionDate(date) != nil, let story = Int(text), story >= 1
+        else { return notFound() }
+        let target: String
+        do {
+            let candidates = try store.frozenRuns(date: date).compactMap { frozen -> String? in
+                guard let links = frozen.storyLinks, story <= links.count else { return nil }
+                return links[story - 1]
+            }
+            guard
+                let url = candidates.first(where: { clickSigner.verify(signature, date: date, story: story, url: $0) })
+            else { return notFound() }
+            target = url
+        } catch {
+            return failure(error, what: "the link")
+        }
+        let scanner = LinkScanner.looksLikeOne(request)
+        do {
+            try await clicks.submit(SQLiteStore.Click(date: date, story: story, scanner: scanner))
+        } catch {
+            // The reader still gets their story; the count is what is lost, and the log says so.
+            log("error: counting a click on story \(story) of \(date) failed: \(error)")
+        }
+        return HTTPResponse(
+            status: 302, contentType: "text/plain; charset=utf-8", body: "\(target)\n",
+            headers: SecurityHeaders.plain + [
+                ("Location", target), ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"),
+            ])
     }
 
     /// The archive as an Atom feed, with absolute links to this server (or to `archive_url`).
@@ -168,7 +233,7 @@ public struct DigestSite: HTTPResponder {
                 body: "The body must be List-Unsubscribe=One-Click (RFC 8058).\n", headers: SecurityHeaders.plain)
         }
         do {
-            let outcome = try await batcher.unsubscribe(id)
+            let outcome = try await batcher.submit(id)
             if outcome == .unsubscribed { log("unsubscribed subscriber \(id)") }
         } catch {
             log("error: unsubscribing subscriber \(id) failed: \(error)")

@@ -1,4 +1,5 @@
 import DigestCore
+import DigestStore
 import Foundation
 
 /// The server's own pages: small, self-contained HTML with inline styles and no script, except the
@@ -57,6 +58,65 @@ enum Pages {
             "\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"\(HTMLEscape.attribute(publication.name))\" "
             + "href=\"/feed.xml\">"
         return document(title: publication.name, body: body, language: publication.language, head: feed)
+    }
+
+    /// The editor's report of one edition (`--preview` only): the figures, and SVG bar charts of the
+    /// delivery and of the clicks per story. The same figures as `digest report --json`.
+    static func report(_ report: EditionReport) -> String {
+        let figures: [(String, String, Int?)] = [
+            ("sent", "sent", report.sent), ("deferred", "deferred", report.deferred),
+            ("failed", "failed", report.failed),
+            ("in-doubt", "in doubt", report.inDoubt), ("left", "left during the run", report.leftDuringRun),
+            ("hard-bounces", "hard bounces", report.hardBounces), ("soft-bounces", "soft bounces", report.softBounces),
+            ("complaints", "complaints", report.complaints),
+            ("unsubscribes", "unsubscribed after it", report.unsubscribes),
+        ]
+        var body = "<h1>\(HTMLEscape.text(report.subject.isEmpty ? report.date : report.subject))</h1>\n"
+        body += "<p class=\"date\">\(HTMLEscape.text(report.date)), \(report.recipients) readers</p>\n<table>\n"
+        for (id, name, value) in figures {
+            body +=
+                "<tr><th>\(HTMLEscape.text(name))</th><td id=\"\(id)\">\(value.map(String.init) ?? "not recorded")</td></tr>\n"
+        }
+        body += "</table>\n"
+        body += bars(
+            title: "Delivery",
+            [
+                ("sent", report.sent), ("deferred", report.deferred), ("failed", report.failed),
+                ("in doubt", report.inDoubt), ("left", report.leftDuringRun),
+            ])
+        if let stories = report.stories {
+            body += "<h2>Clicks per story</h2>\n"
+            body += bars(title: "Clicks per story", stories.map { ("\($0.number). \($0.title)", $0.clicks) })
+            body += "<table>\n"
+            for story in stories {
+                body +=
+                    "<tr><th>\(story.number). \(HTMLEscape.text(story.title))</th><td class=\"clicks\">\(story.clicks)</td>"
+                    + "<td class=\"scanners\">\(story.scannerClicks) by scanners</td></tr>\n"
+            }
+            body += "</table>\n"
+        } else {
+            body += "<p>Clicks are not counted for this edition (tracking.clicks: stories counts them per story).</p>\n"
+        }
+        return document(title: "Report: \(report.date)", body: body)
+    }
+
+    /// A horizontal bar chart as inline SVG: one labelled bar per value.
+    static func bars(title: String, _ values: [(String, Int)]) -> String {
+        let most = max(1, values.map(\.1).max() ?? 1)
+        let row = 26
+        var svg =
+            "<svg role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\" width=\"640\" height=\"\(values.count * row + 8)\" "
+            + "viewBox=\"0 0 640 \(values.count * row + 8)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        for (index, (label, value)) in values.enumerated() {
+            let y = index * row + 4
+            let width = value * 380 / most
+            let short = label.count > 34 ? String(label.prefix(33)) + "…" : label
+            svg +=
+                "<text x=\"0\" y=\"\(y + 16)\" font-size=\"13\" fill=\"#333\">\(HTMLEscape.text(short))</text>"
+                + "<rect x=\"240\" y=\"\(y + 3)\" width=\"\(max(width, value > 0 ? 2 : 0))\" height=\"18\" fill=\"#0b5cad\"/>"
+                + "<text x=\"\(246 + width)\" y=\"\(y + 16)\" font-size=\"13\" fill=\"#333\">\(value)</text>\n"
+        }
+        return svg + "</svg>\n"
     }
 
     /// The page an unsubscribe link opens: a button that POSTs back to the same address.

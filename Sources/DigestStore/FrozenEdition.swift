@@ -26,10 +26,12 @@ public struct FrozenEdition: Codable, Equatable, Sendable {
     /// The stories' own addresses in the edition's order, when clicks are counted: where `/l/DATE/N/…`
     /// redirects (never anywhere a link says).
     public var storyLinks: [String]?
+    /// The stories' titles in the same order, for the edition's report.
+    public var storyTitles: [String]?
 
     public init(
         date: String, forReaders: RenderedEdition?, archive: RenderedEdition, editionFingerprint: String,
-        templatesFingerprint: String, storyLinks: [String]? = nil
+        templatesFingerprint: String, storyLinks: [String]? = nil, storyTitles: [String]? = nil
     ) {
         self.date = date
         self.forReaders = forReaders
@@ -37,5 +39,6 @@ public struct FrozenEdition: Codable, Equatable, Sendable {
         self.editionFingerprint = editionFingerprint
         self.templatesFingerprint = templatesFingerprint
         self.storyLinks = storyLinks
+        self.storyTitles = storyTitles
     }
 }

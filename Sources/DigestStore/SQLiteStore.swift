@@ -608,6 +608,108 @@ public final class SQLiteStore: Sendable {
         }
     }
 
+    // MARK: What readers did
+
+    /// The ledger's figures of one edition, over its runs to subscribers (not dry runs).
+    public struct EditionFigures: Sendable, Equatable {
+        public var date: String
+        public var runs: [String]
+        public var counts: [Delivery.State: Int]
+        /// Refusals at RCPT saying the mailbox does not exist (the reader is marked bounced).
+        public var hardBounces: Int
+        /// Temporary refusals (4xx) still deferred.
+        public var softBounces: Int
+        /// Readers of the edition who unsubscribed after it was sent and before the next edition's run.
+        public var unsubscribes: Int
+        /// When the first run started.
+        public var sentAt: Date?
+    }
+
+    public func editionFigures(date: String) throws -> EditionFigures {
+        try database.read { db in
+            let runs = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, startedAt FROM run WHERE (date = ? OR name = ? OR name LIKE ?) AND name NOT LIKE ?
+                    ORDER BY startedAt
+                    """, arguments: [date, date, date + "#%", "%+dry-run%"])
+            let names: [String] = runs.map { $0["name"] }
+            let sentAt: Date? = runs.first?["startedAt"]
+            var counts: [Delivery.State: Int] = [:]
+            var hard = 0
+            for name in names {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE run = ? GROUP BY state", arguments: [name]
+                ) {
+                    if let state = Delivery.State(rawValue: row["state"]) { counts[state, default: 0] += row["n"] }
+                }
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT replyCode, reply FROM delivery WHERE run = ? AND state = 'failed'",
+                    arguments: [name])
+                {
+                    let code: Int? = row["replyCode"]
+                    let reply: String = row["reply"] ?? ""
+                    if Self.isHardBounce(replyCode: code, reply: reply) { hard += 1 }
+                }
+            }
+            var unsubscribes = 0
+            if let sentAt {
+                let next = try Date.fetchOne(
+                    db,
+                    sql: "SELECT MIN(startedAt) FROM run WHERE startedAt > ? AND name NOT LIKE ? AND name NOT LIKE ?",
+                    arguments: [sentAt, date + "%", "%+dry-run%"])
+                let marks = names.map { _ in "?" }.joined(separator: ", ")
+                unsubscribes =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(DISTINCT s.id) FROM subscriber s JOIN delivery d ON d.subscriberId = s.id
+                            WHERE d.run IN (\(marks)) AND d.state = 'sent' AND s.status = 'unsubscribed'
+                            AND s.updatedAt >= ? AND (? IS NULL OR s.updatedAt < ?)
+                            """,
+                        arguments: StatementArguments(names) + [sentAt, next, next]) ?? 0
+            }
+            return EditionFigures(
+                date: date, runs: names, counts: counts, hardBounces: hard, softBounces: counts[.deferred] ?? 0,
+                unsubscribes: unsubscribes, sentAt: sentAt)
+        }
+    }
+
+    /// The rule the ledger marks readers bounced by (550/551/553 at RCPT, 5.1.x when an enhanced code is given).
+    static func isHardBounce(replyCode: Int?, reply: String) -> Bool {
+        guard let code = replyCode, [550, 551, 553].contains(code) else { return false }
+        let words = reply.split(separator: " ")
+        guard words.count >= 2, words[1].split(separator: ".").count == 3 else { return true }
+        return words[1].hasPrefix("5.1.")
+    }
+
+    /// The list's growth per day, over `days` days ending with `last` (in `timeZone`).
+    public struct DayGrowth: Sendable, Equatable {
+        public var date: String
+        public var joined: Int
+        public var left: Int
+        public var bounced: Int
+    }
+
+    public func growth(days: [(date: String, start: Date, end: Date)]) throws -> [DayGrowth] {
+        try database.read { db in
+            try days.map { day in
+                func count(_ sql: String) throws -> Int {
+                    try Int.fetchOne(db, sql: sql, arguments: [day.start, day.end]) ?? 0
+                }
+                return DayGrowth(
+                    date: day.date,
+                    joined: try count("SELECT COUNT(*) FROM subscriber WHERE joinedAt >= ? AND joinedAt < ?"),
+                    left: try count(
+                        "SELECT COUNT(*) FROM subscriber WHERE status = 'unsubscribed' AND updatedAt >= ? AND updatedAt < ?"
+                    ),
+                    bounced: try count(
+                        "SELECT COUNT(*) FROM subscriber WHERE status = 'bounced' AND updatedAt >= ? AND updatedAt < ?")
+                )
+            }
+        }
+    }
+
     /// Notes that a session of `run` ended with nothing left to send (or not).
     public func noteSessionEnd(_ run: String, finished: Bool, now: Date) throws {
         try database.write { db in

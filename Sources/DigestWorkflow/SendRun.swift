@@ -149,20 +149,22 @@ public final class SubscriberRun: @unchecked Sendable {
             ?? SMTPRelay.configuration(publication: loaded.publication, url: settings.smtp, secrets: secrets).url
         let date = loaded.edition.date.description
         var forReaders = try loaded.renderer.renderForReaders(loaded.edition)
+        var archive = loaded.rendered
         var storyLinks: [String]?
-        // Counted clicks: each story's links go through digest serve's /l/ address (the archive's copy does not).
+        // Counted clicks: each story's links, in the messages and in the archive's copy readers open with
+        // "view in browser", go through digest serve's /l/ address.
         if loaded.publication.tracking.clicks == .stories, let base = loaded.publication.clickBaseURL {
             let links = ClickTracking.storyLinks(loaded.edition)
             let signer = ClickSigner(unsubscribe)
-            forReaders = ClickTracking.rewrite(forReaders, storyLinks: links) { story, url in
-                signer.link(base: base, date: date, story: story, url: url)
-            }
+            let link = { (story: Int, url: String) in signer.link(base: base, date: date, story: story, url: url) }
+            forReaders = ClickTracking.rewrite(forReaders, storyLinks: links, link: link)
+            archive = ClickTracking.rewrite(archive, storyLinks: links, link: link)
             storyLinks = links
         }
         let current = FrozenEdition(
-            date: date, forReaders: forReaders, archive: loaded.rendered,
+            date: date, forReaders: forReaders, archive: archive,
             editionFingerprint: Fingerprint.edition(loaded), templatesFingerprint: Fingerprint.templates(loaded),
-            storyLinks: storyLinks)
+            storyLinks: storyLinks, storyTitles: loaded.edition.items.map(\.title))
         let base = Delivery.runKey(for: loaded.edition.date, dryRun: settings.dryRun != nil)
         let earlier = try store.runs(date: date).map(\.name).filter { $0 == base || $0.hasPrefix(base + "#") }
         // A resume goes on with the edition's latest run; --new-run starts the next one.

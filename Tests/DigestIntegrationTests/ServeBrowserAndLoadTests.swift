@@ -107,7 +107,7 @@ struct ServeBrowserAndLoadTests {
         let result = try await Subprocess.run(
             Subprocess.python,
             [
-                Repository.root.appendingPathComponent("Tests/Support/unsubscribe_load.py").path, "--base",
+                Repository.root.appendingPathComponent("Tests/Support/http_load.py").path, "--base",
                 "http://127.0.0.1:\(server.port)", "--tokens", tokens.path, "--connections", "16",
             ])
         #expect(result.status == 0, "\(result.stderr)")
