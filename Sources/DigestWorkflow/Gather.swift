@@ -42,7 +42,7 @@ public enum Gather {
         let outcomes = reader.readAll(publication.feeds, each: onFeed)
         let gathered = outcomes.compactMap { outcome -> GatheredFeed? in
             guard case .success(let feed) = outcome.result else { return nil }
-            return GatheredFeed(source: outcome.source, items: feed.items)
+            return GatheredFeed(source: outcome.source, items: feed.items, title: feed.title)
         }
         if gathered.isEmpty && existing == nil {
             throw WorkflowError("no feed could be read, so no edition was written")
