@@ -60,6 +60,9 @@ public enum AddArticle {
             content: .article(
                 Article(
                     author: TextMarks.singleLine(page.author),
-                    image: page.imageURL.map { Image(url: $0, alt: page.imageAlt ?? title) })))
+                    // The edition holds web links only (a page read from a file has file: pictures).
+                    image: page.imageURL.flatMap {
+                        $0.lowercased().hasPrefix("http") ? Image(url: $0, alt: page.imageAlt ?? title) : nil
+                    })))
     }
 }

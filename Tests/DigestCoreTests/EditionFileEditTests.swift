@@ -125,7 +125,9 @@ struct EditionFileEditTests {
         #expect(after[titleLine] == "        title: \"Syria: the Regime Tries Again\"")
         #expect(before.count - after.count == 3)
         let sourceLine = try #require(before.firstIndex(of: "        source:"))
-        let untouched = before.enumerated().filter { $0.offset != titleLine && !(sourceLine..<sourceLine + 4).contains($0.offset) }
+        let untouched = before.enumerated().filter {
+            $0.offset != titleLine && !(sourceLine..<sourceLine + 4).contains($0.offset)
+        }
         #expect(Self.keepsInOrder(untouched.map(\.element).dropLast(), in: edited))
         #expect(after[sourceLine].hasPrefix("        source: { feed: \"https://example.org/feed/\", guid: \"s1\""))
     }
@@ -158,7 +160,9 @@ struct EditionFileEditTests {
         new.sections = [Section(title: "Syria", items: [Self.item("One", guid: "a")])]
         new.gatheredItemIDs = ["a"]
         let edited = try #require(EditionFile.edit(text, to: new))
-        #expect(edited.hasPrefix("# mine\ndate: 2017-11-18\nsubject: Quiet day  # still\nsections:\n  - title: \"Syria\"\n"))
+        #expect(
+            edited.hasPrefix("# mine\ndate: 2017-11-18\nsubject: Quiet day  # still\nsections:\n  - title: \"Syria\"\n")
+        )
         #expect(try EditionFile.decode(edited, file: "e") == EditionFile.decode(EditionFile.encode(new), file: "e"))
         // A section whose items are `[]` gets its first item too.
         var more = try EditionFile.decode(edited, file: "e")
@@ -224,7 +228,8 @@ struct EditionFileEditTests {
                 }
                 let edited = try #require(EditionFile.edit(text, to: edition), "seed \(seed)")
                 #expect(
-                    try EditionFile.decode(edited, file: "e") == EditionFile.decode(EditionFile.encode(edition), file: "e"),
+                    try EditionFile.decode(edited, file: "e")
+                        == EditionFile.decode(EditionFile.encode(edition), file: "e"),
                     "seed \(seed)")
                 let before = text.split(separator: "\n", omittingEmptySubsequences: false)
                 if onlyInsertions {

@@ -58,13 +58,16 @@ struct LeadAndLabelsTests {
         let edition = sample.2
         let templates = try Repository.sampleWorkspace.loadTemplates(for: publication)
         func reason(_ publication: Publication) throws -> String {
-            let text = try EditionRenderer(publication: publication, templates: templates).render(edition).text(width: 300)
+            let text = try EditionRenderer(publication: publication, templates: templates).render(edition).text(
+                width: 300)
             return text.split(separator: "\n").first { $0.hasPrefix("You receive") }.map(String.init) ?? ""
         }
         #expect(try reason(publication) == "You receive this because you subscribed to EA WorldView's daily digest.")
         publication.name = "Swift Weekly Notes"
         publication.cadence = "weekly"
-        #expect(try reason(publication) == "You receive this because you subscribed to the weekly digest of Swift Weekly Notes.")
+        #expect(
+            try reason(publication)
+                == "You receive this because you subscribed to the weekly digest of Swift Weekly Notes.")
         publication.name = "EA WorldView"
         publication.cadence = nil
         #expect(try reason(publication) == "You receive this because you subscribed to EA WorldView's digest.")
