@@ -154,7 +154,9 @@ extension EditionView {
             var meta: [String] = []
             switch item.content {
             case .article(let article):
-                if !article.author.isEmpty { meta.append(labels.by + " " + isolated(clean(article.author))) }
+                if !article.author.isEmpty {
+                    meta.append(labels.by + " " + isolated(clean(article.author), within: labels.by))
+                }
                 if let published = item.published { meta.append(timeFormatter.string(published)) }
                 view.article = ArticleView(
                     author: nonEmpty(clean(article.author)),
@@ -227,8 +229,9 @@ extension EditionView {
 
 /// A right-to-left name between Unicode's first-strong isolate and its closing mark, so that it cannot
 /// pull its neighbours into its direction: "By سكوت لوكاس · 09:30" keeps the time after the name.
-func isolated(_ text: String) -> String {
-    ScriptDirection.of(text) == "rtl" ? "\u{2068}\(text)\u{2069}" : text
+/// With `within`, a name is isolated when its direction differs from that text's: "بقلم EA WorldView staff".
+func isolated(_ text: String, within context: String = "By") -> String {
+    ScriptDirection.of(text) != ScriptDirection.of(context) ? "\u{2068}\(text)\u{2069}" : text
 }
 
 func nonEmpty(_ text: String) -> String? {

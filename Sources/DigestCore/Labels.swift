@@ -29,7 +29,7 @@ public enum Labels {
             "by": "بقلم", "top_story": "أبرز خبر", "editors_note": "ملاحظة المحرر", "read_article": "اقرأ المقال",
             "podcast": "بودكاست", "listen": "استمع", "episode": "الحلقة", "video": "فيديو",
             "watch_video": "شاهد الفيديو", "empty_section": "لا جديد في هذا القسم اليوم.", "issue": "العدد",
-            "hours": "س", "minutes": "د", "seconds": "ث", "daily": "اليومية", "weekly": "الأسبوعية",
+            "hours": "ساعة", "minutes": "دقيقة", "seconds": "ثانية", "daily": "اليومية", "weekly": "الأسبوعية",
             "subscribed": "تصلك هذه الرسالة لأنك اشتركت في {digest}.", "digest_of": "النشرة {cadence} من {name}",
             "digest_of_possessive": "", "view_in_browser": "اعرض هذه النشرة في المتصفح",
             "unsubscribe": "إلغاء الاشتراك", "links": "الروابط", "to_unsubscribe": "لإلغاء الاشتراك، افتح:",

@@ -105,7 +105,7 @@ struct LeadAndLabelsTests {
         }
         edition.sections[0].items[1].editorNote = "Worth reading."
         let words: [String: [String]] = [
-            "ar": ["بقلم", "أبرز خبر", "ملاحظة المحرر", "استمع", "31 د", "إلغاء الاشتراك"],
+            "ar": ["بقلم", "أبرز خبر", "ملاحظة المحرر", "استمع", "31 دقيقة", "إلغاء الاشتراك"],
             "fr": ["Par Scott Lucas", "À LA UNE", "Note de la rédaction", "Écouter", "N° 412"],
             "de": ["Von Scott Lucas", "TOPTHEMA", "Anmerkung der Redaktion", "Anhören", "Nr. 412"],
             "es": ["Por Scott Lucas", "LO MÁS DESTACADO", "Nota del editor", "Escuchar", "N.º 412"],
