@@ -134,4 +134,47 @@ struct EditingInPlaceTests {
             final.sections[1].items.map(\.title).last
                 == "Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town")
     }
+
+    /// Found 4 and 6: a preheader that still names a cut story is flagged by check, and the next gather
+    /// writes a fresh one (it was gather's own).
+    @Test func checkFlagsAPreheaderNamingACutItemAndGatherRefreshesIt() async throws {
+        let server = try FeedTestServer()
+        let workspace = try DigestBinary().workspaceCopy()
+        try FileManager.default.removeItem(at: workspace.appendingPathComponent("Editions/2017-11-18"))
+        let config = workspace.appendingPathComponent("publication.yaml")
+        let text = try String(contentsOf: config, encoding: .utf8).replacingOccurrences(
+            of: "  - url: https://eaworldview.com/feed/\n",
+            with: "  - url: \"\(server.url("feeds/wordpress.xml"))\"\n")
+        try text.write(to: config, atomically: true, encoding: .utf8)
+        let environment = environment(workspace)
+        let date = EditionDate(year: 2017, month: 11, day: 18)!
+        let raqqa = "Raqqa After the SDF: Who Rebuilds?"
+        _ = try await offThePool { try Gather.run(workspace: nil, date: "2017-11-18", environment: environment) }
+        let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
+        var edition = try Workspace(root: workspace).loadEdition(date)
+        #expect(edition.preheader.contains(raqqa))
+        // The editor cuts Raqqa by deleting its lines (as in an editor), and checks before gathering.
+        let lines = try String(contentsOf: file, encoding: .utf8).split(
+            separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasSuffix("title: \"\(raqqa)\"") }) - 1
+        let end = try #require(
+            lines[(start + 1)...].firstIndex { $0.hasPrefix("      - kind:") || !$0.hasPrefix("   ") })
+        try (lines[..<start] + lines[end...]).joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        edition = try Workspace(root: workspace).loadEdition(date)
+        #expect(!edition.items.contains { $0.title == raqqa })
+        let loaded = try LoadedEdition(workspace: nil, date: "2017-11-18", environment: environment)
+        let report = Check.run(loaded, linkTimeout: nil)
+        #expect(
+            report.findings.contains {
+                $0.severity == .warning && $0.message == "the preheader names \"\(raqqa)\", an item you cut"
+            })
+        // The next gather keeps Raqqa out and writes a preheader without it.
+        _ = try await offThePool { try Gather.run(workspace: nil, date: "2017-11-18", environment: environment) }
+        edition = try Workspace(root: workspace).loadEdition(date)
+        #expect(!edition.preheader.contains(raqqa))
+        #expect(!edition.preheader.isEmpty)
+        let again = Check.run(
+            try LoadedEdition(workspace: nil, date: "2017-11-18", environment: environment), linkTimeout: nil)
+        #expect(!again.findings.contains { $0.message.contains("an item you cut") })
+    }
 }
