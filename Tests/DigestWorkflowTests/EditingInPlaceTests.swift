@@ -177,4 +177,30 @@ struct EditingInPlaceTests {
             try LoadedEdition(workspace: nil, date: "2017-11-18", environment: environment), linkTimeout: nil)
         #expect(!again.findings.contains { $0.message.contains("an item you cut") })
     }
+
+    @Test func aFileThatCannotBeEditedInPlaceIsRewrittenAndTheEditorsCopyKept() throws {
+        let workspace = try DigestBinary().workspaceCopy()
+        let date = EditionDate(year: 2017, month: 11, day: 18)!
+        let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
+        let flow = """
+            # mine
+            date: 2017-11-18
+            subject: Flow
+            sections: [{title: Syria, items: [{kind: article, title: One, url: "https://example.org/1/"}]}]
+
+            """
+        try flow.write(to: file, atomically: true, encoding: .utf8)
+        let place = Workspace(root: workspace)
+        var edition = try place.loadEdition(date)
+        edition.sections[0].items.append(
+            Item(title: "Two", url: "https://example.org/2/", content: .article(Article())))
+        let backup = try place.save(edition)
+        #expect(backup == "Editions/2017-11-18/edition.yaml.bak")
+        #expect(try String(contentsOf: file.appendingPathExtension("bak"), encoding: .utf8) == flow)
+        #expect(try place.loadEdition(date) == edition)
+        // A file in block style is edited in place, with no copy.
+        edition.sections[0].items.append(
+            Item(title: "Three", url: "https://example.org/3/", content: .article(Article())))
+        #expect(try place.save(edition) == nil)
+    }
 }
