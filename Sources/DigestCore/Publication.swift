@@ -35,6 +35,13 @@ public struct Publication: Equatable, Sendable {
     public var gather = GatherSettings()
     /// What is counted of readers' clicks: nothing unless the publication chose it.
     public var tracking = TrackingSettings()
+    /// How often the digest goes out (`daily`, `weekly`), for the footer's words; nil when not said.
+    public var cadence: String?
+    /// The publication's own words for the templates' fixed labels, over its language's table.
+    public var labelOverrides: [String: String] = [:]
+
+    /// The templates' fixed words in the publication's language, with its own overrides.
+    public var labels: [String: String] { Labels.table(language: language, overrides: labelOverrides) }
 
     public init(
         name: String, domain: String, language: String = "en", sender: Mailbox, replyTo: EmailAddress? = nil,
@@ -204,8 +211,11 @@ extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
         "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
-        "feeds", "gather", "tracking",
+        "feeds", "gather", "tracking", "cadence", "labels",
     ]
+
+    /// The cadences the footer can name.
+    public static let cadences = ["daily", "weekly"]
 
     /// Reads `publication.yaml`. Throws `Problems` naming every bad or missing field.
     public static func decode(_ text: String, file: String) throws -> Publication {
@@ -307,6 +317,16 @@ extension Publication {
         }
         let gather = map["gather"].map { decodeGather($0, reader: reader) } ?? GatherSettings()
         let tracking = map["tracking"].map { decodeTracking($0, reader: reader) } ?? TrackingSettings()
+        let cadence = reader.string(map, "cadence", in: what)
+        if let cadence, !cadences.contains(cadence) {
+            reader.report(
+                map["cadence"], "'cadence' must be \(cadences.joined(separator: " or ")), not '\(cadence)'",
+                fix: "leave it out when the digest goes out at no fixed rhythm")
+        }
+        var labels: [String: String] = [:]
+        if let node = map["labels"], let labelMap = reader.mapping(node, named: "'labels'", allowed: Labels.names) {
+            for name in Labels.names { labels[name] = reader.string(labelMap, name, in: "'labels'") }
+        }
         guard reader.problems.isEmpty, let name, let domain, let sender, let timeZone, let smtp, let postal,
             let unsubscribe
         else { throw Problems(reader.problems) }
@@ -315,6 +335,8 @@ extension Publication {
             smtp: smtp, postalAddress: postal.trimmingCharacters(in: .whitespacesAndNewlines),
             unsubscribeURL: unsubscribe, archiveURL: archive, templates: templates, listID: listID,
             unsubscribeMailbox: unsubscribeMailbox, feedbackID: feedbackID, dkim: dkim, feeds: feeds, gather: gather)
+        publication.cadence = cadence
+        publication.labelOverrides = labels
         publication.tracking = tracking
         if tracking.clicks != .off, publication.clickBaseURL == nil {
             reader.report(
