@@ -103,7 +103,9 @@ let package = Package(
             dependencies: ["DigestMail", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden", "Fixtures"]
         ),
-        .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"]),
+        .testTarget(
+            name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "DigestHTMLTests", dependencies: ["DigestHTML", "DigestTestSupport"], exclude: ["Golden"]),
         .testTarget(
