@@ -170,7 +170,7 @@ public final class SignupDesk: Sendable {
         do {
             switch try await store.confirmSignup(claim.address, nonce: claim.nonce, now: now) {
             case .confirmed(let subscriber):
-                log("confirmed subscriber \(subscriber.id.map(String.init) ?? "?")")
+                log("confirmed subscriber \(subscriber.id.map { String($0) } ?? "?")")
                 if let welcome = settings.welcome {
                     let (subject, text) = Self.split(welcome, name: subscriber.name, publication: publicationName)
                     do {
@@ -284,7 +284,7 @@ final class Mailer: @unchecked Sendable {
                 let outcome = current.deliver(message)
                 if outcome.status != .accepted {
                     log(
-                        "error: a sign-up message was not accepted: \(outcome.replyCode.map(String.init) ?? "-") \(outcome.reply)"
+                        "error: a sign-up message was not accepted: \(outcome.replyCode.map { String($0) } ?? "-") \(outcome.reply)"
                     )
                     // A fresh connection for the next one.
                     transport = nil

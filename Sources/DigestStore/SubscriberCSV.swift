@@ -131,7 +131,7 @@ public enum SubscriberCSV {
         let serviceColumn = service == .digest ? column(["service"]) : nil
         let attributesColumn = service == .digest || service == .listmonk ? column(["attributes"]) : nil
 
-        let (statusSource, statusFrom) = try statusSource(
+        let (statusSource, statusFrom) = try findStatusSource(
             names: names, service: service, fileName: fileName, forced: forced)
         var statusColumns: [Int] = []
         switch statusSource {
@@ -144,7 +144,9 @@ public enum SubscriberCSV {
                 emailColumn, nameColumn, firstColumn, lastColumn, tagsColumn, sourceColumn, serviceColumn,
                 attributesColumn,
             ]
-            .compactMap { $0 } + statusColumns)
+            .compactMap { $0 } + statusColumns
+                // digest's own times are its own columns; a service's stay among the attributes too.
+                + (service == .digest ? [joinedColumn, confirmedColumn].compactMap { $0 } : []))
 
         var rows: [Row] = []
         var indexByAddress: [EmailAddress: Int] = [:]
@@ -230,7 +232,7 @@ public enum SubscriberCSV {
     }
 
     /// Finds how the file says each reader's status, or refuses the file.
-    static func statusSource(names: [String], service: ExportService, fileName: String, forced: Subscriber.Status?)
+    static func findStatusSource(names: [String], service: ExportService, fileName: String, forced: Subscriber.Status?)
         throws -> (StatusSource, String)
     {
         func column(_ candidates: [String]) -> Int? { names.firstIndex(where: candidates.contains) }
@@ -246,7 +248,7 @@ public enum SubscriberCSV {
         }
         switch service {
         case .mailchimp:
-            let lower = (fileName as NSString).lastPathComponent.lowercased()
+            let lower = URL(fileURLWithPath: fileName).lastPathComponent.lowercased()
             if names.contains("clean_time") || names.contains("clean_campaign_title") || lower.contains("cleaned") {
                 return (.file(.bounced), "Mailchimp's cleaned export (CLEAN_TIME)")
             }

@@ -47,7 +47,7 @@ struct ServeSignupTests {
     }
 
     /// The confirmation token in a message's quoted-printable text.
-    func token(_ message: String) throws -> String {
+    func confirmationToken(_ message: String) throws -> String {
         let text = message.replacingOccurrences(of: "=\r\n", with: "").replacingOccurrences(of: "=3D", with: "=")
         let start = try #require(text.range(of: "/confirm?t="))
         return String(text[start.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
@@ -95,7 +95,7 @@ struct ServeSignupTests {
         #expect(listed.stdout.contains("nadia@example.org  pending since"))
         #expect(listed.stdout.contains("1 pending"))
 
-        let token = try token(confirmation)
+        let token = try confirmationToken(confirmation)
         let confirmed = try await browse([
             ["goto": "\(base)/confirm?t=\(token)"], ["text": "1"], ["click": "button"], ["text": "1"],
         ])
@@ -114,6 +114,7 @@ struct ServeSignupTests {
         #expect(welcome.contains("Subject: Welcome to EA WorldView"))
         #expect(welcome.contains("Hello Nadia Saleh"))
         // The token is a capability: the log never shows it.
+        #expect(server.log.contains("\"GET /confirm?[redacted] HTTP/1.1\" 200"), "\(server.log)")
         #expect(!server.log.contains(String(token.split(separator: ".")[1])))
     }
 
@@ -167,7 +168,7 @@ struct ServeSignupTests {
         let posted = try await HTTPTestClient.request(
             port: server.port, "POST", "/subscribe", body: "email=sami%40example.org&name=Sami&website=")
         #expect(posted.status == 200)
-        let token = try token(try #require(try await messages(smtp, count: 1)["sami@example.org"]?.first))
+        let token = try confirmationToken(try #require(try await messages(smtp, count: 1)["sami@example.org"]?.first))
 
         // A mail scanner following the link, twice: a page with a button, nobody confirmed.
         for _ in 0..<2 {
@@ -260,7 +261,7 @@ struct ServeSignupTests {
         #expect(try cli.status(of: "angry@example.org", in: workspace) == "complained")
 
         // The reader who had unsubscribed comes back through the double opt-in.
-        let token = try token(try #require(settled["gone@example.org"]?.first))
+        let token = try confirmationToken(try #require(settled["gone@example.org"]?.first))
         let confirmed = try await HTTPTestClient.request(port: server.port, "POST", "/confirm", body: "t=\(token)")
         #expect(confirmed.status == 200)
         #expect(try cli.status(of: "gone@example.org", in: workspace) == "active")
