@@ -137,7 +137,7 @@ struct ServeSignupTests {
             to: page, atomically: true, encoding: .utf8)
         let response = try await HTTPTestClient.request(
             port: server.port, "POST", "/subscribe",
-            body: "email=omar%40example.org&name=&website=&thanks=https%3A%2F%2Featworldview.com%2Fthanks")
+            body: "email=omar%40example.org&name=&website=&thanks=https%3A%2F%2Feaworldview.com%2Fthanks")
         #expect(response.status == 303)
         #expect(response.headers["location"] == "https://eaworldview.com/thanks")
         // Another host is not followed: the form is no open redirect.
@@ -249,9 +249,10 @@ struct ServeSignupTests {
         let over = try await signUp("fourth@example.org")
         #expect(over.status == 429)
 
-        let mail = try await messages(smtp, count: 5, timeout: 30)
-        try await Task.sleep(for: .seconds(1))
-        let settled = try await messages(smtp, count: 5, timeout: 0)
+        let mail = try await messages(smtp, count: 4, timeout: 30)
+        // Anything more would have come by now: the mail thread sends as soon as it is queued.
+        try await Task.sleep(for: .seconds(2))
+        let settled = try await messages(smtp, count: 4, timeout: 0)
         // One confirmation for the address asked twice; none for the active, bounced, complained, bot or refused.
         #expect(
             Set(settled.keys) == ["new@example.org", "gone@example.org", "other@example.org", "third@example.org"],
