@@ -113,6 +113,24 @@ struct ServeSignupTests {
         #expect(both["nadia@example.org"]?.count == 2)
         #expect(welcome.contains("Subject: Welcome to EA WorldView"))
         #expect(welcome.contains("Hello Nadia Saleh"))
+        // The next edition reaches her with nothing done by the editor, and she leaves with one click.
+        let send = try await cli.digest(
+            ["send", "2017-11-18", "--smtp", smtp.url], in: workspace,
+            environment: ["DIGEST_UNSUBSCRIBE_KEY": DigestBinary.serveKey])
+        #expect(send.status == 0, "\(send.stdout)\(send.stderr)")
+        let three = try await messages(smtp, count: 3)
+        #expect(three["nadia@example.org"]?.count == 3)
+        let edition = try #require(three["nadia@example.org"]?.last)
+        let head = String(edition[..<(edition.range(of: "\r\n\r\n")?.lowerBound ?? edition.endIndex)])
+            .replacingOccurrences(of: "\r\n ", with: " ").replacingOccurrences(of: "\r\n\t", with: " ")
+        let header = try #require(head.components(separatedBy: "\r\n").first { $0.hasPrefix("List-Unsubscribe:") })
+        let start = try #require(header.range(of: "/newsletter/unsubscribe?t="))
+        let unsubscribeToken = String(header[start.upperBound...].prefix { $0 != ">" })
+        let left = try await HTTPTestClient.request(
+            port: server.port, "POST", "/unsubscribe?t=\(unsubscribeToken)", body: "List-Unsubscribe=One-Click")
+        #expect(left.status == 200)
+        #expect(try cli.status(of: "nadia@example.org", in: workspace) == "unsubscribed")
+
         // The token is a capability: the log never shows it.
         #expect(server.log.contains("\"GET /confirm?[redacted] HTTP/1.1\" 200"), "\(server.log)")
         #expect(!server.log.contains(String(token.split(separator: ".")[1])))
