@@ -47,36 +47,23 @@ struct SubscribersCommand: AsyncParsableCommand {
         @OptionGroup var options: WorkspaceOptions
 
         func run() async throws {
-            let environment = Live.environment
-            let workspace = try environment.workspace(options.workspace)
-            let url = URL(fileURLWithPath: file, relativeTo: environment.currentDirectory)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw CommandFailure(message: "cannot read \(file)")
-            }
-            let parsed: SubscriberCSV.Result
-            do {
-                parsed = try SubscriberCSV.parse(data, fileName: url.lastPathComponent, status: status)
-            } catch {
-                throw Problem(file: file, message: "\(error)")
-            }
-            for rejection in parsed.rejected {
+            let report = try SubscriberImport.run(
+                file: file, status: status, workspace: options.workspace, environment: Live.environment)
+            for rejection in report.rejected {
                 Console.error("\(file):\(rejection.line): rejected: \(rejection.reason)")
             }
-            for variant in parsed.caseVariants { Console.error("\(file):\(variant.line): warning: \(variant)") }
-            Console.out("\(file): a \(parsed.service.displayName) export; status from \(parsed.statusFrom)")
-            let store = try environment.openStore(workspace)
-            let counts = try store.importRows(
-                parsed.rows, source: "import:\(url.lastPathComponent)", service: parsed.service.rawValue,
-                now: environment.now())
-            for variant in counts.caseVariants {
+            for variant in report.caseVariantsInFile { Console.error("\(file):\(variant.line): warning: \(variant)") }
+            for variant in report.counts.caseVariants {
                 Console.error(
                     "\(file):\(variant.line): warning: \(variant.address) and \(variant.other) (on the list already) "
                         + "differ only in case: kept as two readers")
             }
+            let counts = report.counts
+            Console.out("\(file): a \(report.service.displayName) export; status from \(report.statusFrom)")
             Console.out(
                 "\(file): \(counts.added) added, \(counts.updated) updated, \(counts.unchanged) unchanged, "
-                    + "\(parsed.duplicates) duplicate row\(parsed.duplicates == 1 ? "" : "s") merged, \(parsed.rejected.count) rejected"
-            )
+                    + "\(report.duplicates) duplicate row\(report.duplicates == 1 ? "" : "s") merged, "
+                    + "\(report.rejected.count) rejected")
         }
     }
 
