@@ -61,6 +61,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "With --signups: messages waiting for the relay at most; a sign-up beyond that mails nothing.")
     var signupQueue = 1_000
 
+    @Option(help: "With --signups: confirmations sent per hour in all; beyond that a sign-up sends nothing.")
+    var signupMailPerHour = 1_000
+
     @Option(help: "Seconds between two confirmations to one address.")
     var signupInterval: Double = 600
 
@@ -75,6 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         if !(0...86_400).contains(signupInterval) {
             throw ValidationError("--signup-interval must be between 0 and 86400 seconds")
+        }
+        if !(1...1_000_000).contains(signupMailPerHour) {
+            throw ValidationError("--signup-mail-per-hour must be between 1 and 1000000")
         }
         if !(1...100_000).contains(signupQueue) {
             throw ValidationError("--signup-queue must be between 1 and 100000")
@@ -117,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
             settings.expiry = signupExpiryDays * 86_400
             settings.welcome = setup.welcome
             settings.queueCapacity = signupQueue
+            settings.mailPerHour = signupMailPerHour
             let relay = setup.relay
             desk = SignupDesk(
                 store: store, signer: setup.signer, notice: setup.notice, settings: settings,

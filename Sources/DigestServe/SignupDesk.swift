@@ -19,6 +19,9 @@ public final class SignupDesk: Sendable {
         public var expiry: TimeInterval = 7 * 86_400
         /// Messages waiting for the relay; a sign-up beyond that sends nothing (the reader may ask again).
         public var queueCapacity = 1_000
+        /// Confirmations sent per hour in all; beyond that a sign-up is recorded and sends nothing (the
+        /// reader may ask again later), so many clients with many addresses are no flood of mail either.
+        public var mailPerHour = 1_000
         /// The welcome message sent after a confirmation (first line `Subject: …`), if any.
         public var welcome: String?
 
@@ -37,6 +40,8 @@ public final class SignupDesk: Sendable {
     /// Sign-ups per client address in the current hour's window.
     let clients = Locked<(window: Date, counts: [String: Int])>((.distantPast, [:]))
     let lastPurge = Locked<Date>(.distantPast)
+    /// Confirmations sent in the current hour's window.
+    let sent = Locked<(window: Date, count: Int)>((.distantPast, 0))
 
     public init(
         store: SQLiteStore, signer: SignupSigner, notice: NoticeMessage, settings: Settings,
@@ -106,7 +111,16 @@ public final class SignupDesk: Sendable {
                     to: Mailbox(name: name, address: address),
                     subject: "Confirm your subscription to \(publicationName)",
                     text: confirmationText(token: token), date: now)
-                if !mailer.enqueue(message) {
+                let withinHour = sent.withLock { state -> Bool in
+                    if now.timeIntervalSince(state.window) >= 3_600 { state = (now, 0) }
+                    guard state.count < settings.mailPerHour else { return false }
+                    state.count += 1
+                    return true
+                }
+                if !withinHour {
+                    log("error: \(settings.mailPerHour) confirmations sent this hour; a sign-up sent nothing")
+                    try await store.releaseSignupSend(address)
+                } else if !mailer.enqueue(message) {
                     log("error: the confirmation queue is full; a sign-up sent nothing (the reader may ask again)")
                     try await store.releaseSignupSend(address)
                 }

@@ -286,6 +286,27 @@ struct ServeSignupTests {
         #expect(try cli.status(of: "gone@example.org", in: workspace) == "active")
     }
 
+    @Test func confirmationsPerHourAreCappedInAllAndALaterRequestStillGetsOne() async throws {
+        let (workspace, smtp, server) = try await start(["--signup-mail-per-hour", "3", "--signup-interval", "0"])
+        defer {
+            server.stop()
+            smtp.stop()
+        }
+        for index in 0..<5 {
+            let response = try await HTTPTestClient.request(
+                port: server.port, "POST", "/subscribe", body: "email=cap\(index)%40example.org&website=")
+            #expect(response.status == 200)
+        }
+        _ = try await messages(smtp, count: 3, timeout: 30)
+        try await Task.sleep(for: .seconds(2))
+        let mail = try await messages(smtp, count: 3, timeout: 0)
+        #expect(mail.values.reduce(0) { $0 + $1.count } == 3)
+        // Every sign-up is recorded; the two beyond the cap may ask again (in the next hour).
+        #expect(try store(workspace).pendingSignups().count == 5)
+        #expect(try store(workspace).pendingSignups().filter { $0.sends == 0 }.count == 2)
+        #expect(server.errorLog.contains("3 confirmations sent this hour"))
+    }
+
     @Test func aThousandSignUpsFromFiftyClientsLoseNobodyAndSendNoDuplicate() async throws {
         let (workspace, smtp, server) = try await start(["--signups-per-client", "5000", "--max-connections", "200"])
         defer {
