@@ -42,6 +42,9 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(name: "DigestCurl", dependencies: ["CCurl", "DigestMail"]),
+        // `digest dns check`: SPF, DKIM and DMARC records and their alignment, over a small DNS client of its
+        // own (UDP, TCP when truncated) so tests and split-horizon set-ups can name the resolver.
+        .target(name: "DigestDNS", dependencies: ["DigestCore", "DigestMail"]),
         // libxml2's XML and HTML parsers; only DigestHTML imports it.
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         // HTML and XML through libxml2: cleaning feed HTML, the HTML part's text browser (preview, check),
@@ -62,6 +65,7 @@ let package = Package(
             name: "DigestWorkflow",
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestHTML", "DigestFeeds", "DigestStore", "DigestSending",
+                "DigestDNS", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // `digest serve`: one-click unsubscribe, the web archive, the live preview. HTTP/1.1 of its own, with
@@ -76,7 +80,8 @@ let package = Package(
             name: "DigestCLI",
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestHTML", "DigestFeeds", "DigestSending",
-                "DigestWorkflow", "DigestServe", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DigestWorkflow", "DigestServe", "DigestDNS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "digest", dependencies: ["DigestCLI"]),
@@ -103,6 +108,9 @@ let package = Package(
             dependencies: ["DigestMail", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden", "Fixtures"]
         ),
+        .testTarget(
+            name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"],
             exclude: ["Fixtures"]),

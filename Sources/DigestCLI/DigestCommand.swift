@@ -59,9 +59,9 @@ public struct DigestCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self, RenderCommand.self,
-            SendCommand.self,
+            SendCommand.self, RunsCommand.self, PublishCommand.self,
             SubscribersCommand.self,
-            FeedsCommand.self, DKIMCommand.self, ServeCommand.self, SubscribeFormCommand.self,
+            FeedsCommand.self, DKIMCommand.self, DNSCommand.self, ServeCommand.self, SubscribeFormCommand.self,
         ]
     )
 

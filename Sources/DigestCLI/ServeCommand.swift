@@ -109,12 +109,13 @@ struct ServeCommand: AsyncParsableCommand {
         let publication = try workspace.loadPublication()
         let signer = try Secrets(variables: environment.variables, workspace: workspace).unsubscribeSigner(
             listID: publication.listID)
-        let store = signer == nil && !signups ? nil : try environment.openStore(workspace)
+        // The store holds the list (unsubscribes, sign-ups) and the archive (editions as they were sent).
+        let store = try environment.openStore(workspace)
         let log: @Sendable (String) -> Void = { line in
             if line.hasPrefix("error:") { Console.error(line) } else { Console.out(line) }
         }
         var desk: SignupDesk?
-        if signups, let store {
+        if signups {
             let setup = try SignupMailSetup.load(
                 publication: publication, workspace: workspace, variables: environment.variables, smtp: smtp)
             var settings = SignupDesk.Settings(publicURL: publicURL ?? Self.origin(publication.unsubscribeURL))
@@ -131,8 +132,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { desk?.shutdown() }
         let site = DigestSite(
-            workspace: workspace, signer: signer, store: signer == nil ? nil : store, preview: preview,
-            now: environment.now, log: log, signup: desk)
+            workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log,
+            signup: desk)
         let server: HTTPServer
         do {
             var limits = HTTPLimits()

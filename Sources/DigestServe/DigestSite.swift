@@ -20,10 +20,10 @@ public struct DigestSite: HTTPResponder {
     let signup: SignupDesk?
     /// The publication's language, for the sign-up pages.
     let language: String
-    /// Rendered editions by date, kept while their files are unchanged.
+    /// The archive's source: each edition as it was sent or published (never the files as they are now).
+    let store: SQLiteStore?
+    /// Rendered drafts by date for the preview, kept while their files are unchanged.
     let cache = RenderCache()
-    /// Each edition's subject with the modification time and size of its file, for the archive.
-    let subjects = Locked<[EditionDate: (key: String, subject: String)]>([:])
 
     public init(
         workspace: Workspace, signer: UnsubscribeSigner?, store: SQLiteStore?, preview: Bool,
@@ -33,7 +33,8 @@ public struct DigestSite: HTTPResponder {
         self.signup = signup
         self.language = (try? workspace.loadPublication())?.language ?? "en"
         self.signer = signer
-        self.batcher = store.map { UnsubscribeBatcher(store: $0, now: now) }
+        self.store = store
+        self.batcher = signer == nil ? nil : store.map { UnsubscribeBatcher(store: $0, now: now) }
         self.preview = preview
         self.now = now
         self.log = log
@@ -47,6 +48,9 @@ public struct DigestSite: HTTPResponder {
         switch segments.first {
         case nil:
             return read ? archive() : notAllowed("GET, HEAD")
+        case "feed.xml" where segments.count == 1:
+            guard read else { return notAllowed("GET, HEAD") }
+            return feed(request)
         case "editions" where segments.count == 2:
             guard read else { return notAllowed("GET, HEAD") }
             return edition(segments[1])
@@ -80,57 +84,56 @@ public struct DigestSite: HTTPResponder {
 
     // MARK: The archive
 
-    /// Today in the publication's time zone: editions up to this day are published.
-    func today(_ publication: Publication) -> EditionDate {
-        publication.today(at: now())
-    }
-
+    /// The archive: the editions sent to subscribers (as readers got them) and those published with
+    /// `digest publish`, newest first. A draft, even one dated today, is not public.
     func archive() -> HTTPResponse {
         let publication: Publication
+        let entries: [(EditionDate, String)]
         do {
             publication = try workspace.loadPublication()
+            entries = try (store?.archivedEditions() ?? []).compactMap { entry in
+                EditionDate(entry.date).map { ($0, entry.subject) }
+            }
         } catch {
-            return failure(error, what: "the publication config")
-        }
-        let today = today(publication)
-        let entries = workspace.editionDates().filter { $0 <= today }.reversed().map { date in
-            (date, subject(date))
+            return failure(error, what: "the archive")
         }
         return page(Pages.archive(publication: publication, editions: entries))
     }
 
-    /// The edition's subject, read from its file once while the file is unchanged: a year of editions
-    /// is 365 YAML files, about a third of a second to parse on every visit to the archive.
-    func subject(_ date: EditionDate) -> String {
-        let file = workspace.editionFile(date).path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-        let key = "\(modified)|\(size)"
-        if let entry = subjects.withLock({ $0[date] }), entry.key == key { return entry.subject }
-        let subject = (try? workspace.loadEdition(date))?.subject ?? ""
-        subjects.withLock { $0[date] = (key, subject) }
-        return subject
+    /// The archive as an Atom feed, with absolute links to this server (or to `archive_url`).
+    func feed(_ request: HTTPRequest) -> HTTPResponse {
+        do {
+            let publication = try workspace.loadPublication()
+            let host = request.headers["host"].flatMap { HTTPServer.isHostHeader($0) ? $0 : nil } ?? "localhost"
+            let scheme = request.headers["x-forwarded-proto"] == "https" ? "https" : "http"
+            let xml = ArchiveFeed.xml(
+                publication: publication, editions: try store?.archivedEditions() ?? [], base: "\(scheme)://\(host)")
+            return HTTPResponse(
+                status: 200, contentType: "application/atom+xml; charset=utf-8", body: xml,
+                headers: SecurityHeaders.plain)
+        } catch {
+            return failure(error, what: "the archive's feed")
+        }
     }
 
-    /// `DATE`, `DATE.html` or `DATE.txt`: the published edition as a web page or as its text part.
+    /// `DATE`, `DATE.html` or `DATE.txt`: the edition as readers received it, as a web page or as its text
+    /// part; 404 for an edition that was neither sent nor published.
     func edition(_ name: String) -> HTTPResponse {
         let (dateText, format) = Self.split(name)
         guard let date = EditionDate(dateText), format != nil else { return notFound() }
-        let rendered: RenderedEdition
+        let frozen: FrozenEdition
         do {
-            let publication = try workspace.loadPublication()
-            guard date <= today(publication), workspace.editionDates().contains(date) else { return notFound() }
-            rendered = try render(date, publication: publication)
+            guard let archived = try store?.archivedEdition(date: date.description) else { return notFound() }
+            frozen = archived
         } catch {
             return failure(error, what: "the edition of \(date)")
         }
         if format == "txt" {
             return HTTPResponse(
-                status: 200, contentType: "text/plain; charset=utf-8", body: rendered.text(),
+                status: 200, contentType: "text/plain; charset=utf-8", body: frozen.archive.text(),
                 headers: SecurityHeaders.plain)
         }
-        return page(rendered.html)
+        return page(frozen.archive.html)
     }
 
     /// The edition's date and `html` or `txt` (nil for anything else).
@@ -280,10 +283,12 @@ public struct DigestSite: HTTPResponder {
         do {
             rendered = try render(date, publication: try workspace.loadPublication())
         } catch {
-            // The editor is mid-edit: show what is wrong, and reload when the file changes again.
+            // The editor is mid-edit: show what is wrong, and reload when the file changes again. No edition
+            // for the date at all is a 404 with the same explanation.
             let message = (error as? Problem)?.description ?? (error as? Problems)?.description ?? "\(error)"
+            let missing = !FileManager.default.fileExists(atPath: workspace.editionFile(date).path)
             return page(
-                Pages.previewProblem(date: date, message: message, stamp: stamp), status: 500,
+                Pages.previewProblem(date: date, message: message, stamp: stamp), status: missing ? 404 : 500,
                 headers: SecurityHeaders.preview)
         }
         if format == "txt" {

@@ -13,14 +13,14 @@ enum Pages {
         background:#0b5cad;color:#fff;cursor:pointer}
         """
 
-    static func document(title: String, body: String, language: String = "en") -> String {
+    static func document(title: String, body: String, language: String = "en", head: String = "") -> String {
         """
         <!DOCTYPE html>
         <html lang="\(HTMLEscape.attribute(language))">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTMLEscape.text(title))</title>
+        <title>\(HTMLEscape.text(title))</title>\(head)
         <style>\(style)</style>
         </head>
         <body>
@@ -52,7 +52,11 @@ enum Pages {
             }
             body += "</ol>\n"
         }
-        return document(title: publication.name, body: body, language: publication.language)
+        // Feed readers find the archive's Atom feed from the page.
+        let feed =
+            "\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"\(HTMLEscape.attribute(publication.name))\" "
+            + "href=\"/feed.xml\">"
+        return document(title: publication.name, body: body, language: publication.language, head: feed)
     }
 
     /// The page an unsubscribe link opens: a button that POSTs back to the same address.

@@ -33,7 +33,7 @@ struct ImportThenSendTests {
         let server = try SMTPTestServer()
         defer { server.stop() }
         let send = try await cli.digest(
-            ["send", "2017-11-18", "--smtp", server.url, "--connections", "2"], in: workspace,
+            ["send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "2"], in: workspace,
             environment: ["DIGEST_UNSUBSCRIBE_KEY": "import-send-test-key-0123456789"])
         #expect(send.status == 0, "\(send.stdout)\(send.stderr)")
         var received: [String: Int] = [:]

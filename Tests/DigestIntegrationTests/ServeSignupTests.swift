@@ -115,7 +115,7 @@ struct ServeSignupTests {
         #expect(welcome.contains("Hello Nadia Saleh"))
         // The next edition reaches her with nothing done by the editor, and she leaves with one click.
         let send = try await cli.digest(
-            ["send", "2017-11-18", "--smtp", smtp.url], in: workspace,
+            ["send", "2017-11-18", "--yes", "--smtp", smtp.url], in: workspace,
             environment: ["DIGEST_UNSUBSCRIBE_KEY": DigestBinary.serveKey])
         #expect(send.status == 0, "\(send.stdout)\(send.stderr)")
         let three = try await messages(smtp, count: 3)

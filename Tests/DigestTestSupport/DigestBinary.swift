@@ -28,12 +28,17 @@ public struct DigestBinary: Sendable {
         return try await Subprocess.run(Self.path, arguments, environment: environment, directory: directory)
     }
 
-    /// A copy of the sample workspace to break things in.
+    /// A copy of the sample workspace to break things in: its committed files only (no approval a
+    /// `digest check` of the repository's own sample left behind).
     public func workspaceCopy() throws -> URL {
         let folder = try Repository.temporaryFolder("workspace")
         for name in ["publication.yaml", "Templates", "Editions"] {
             try FileManager.default.copyItem(
                 at: Repository.root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let editions = folder.appendingPathComponent("Editions")
+        for date in try FileManager.default.contentsOfDirectory(atPath: editions.path) {
+            try? FileManager.default.removeItem(at: editions.appendingPathComponent(date).appendingPathComponent(".checked"))
         }
         return folder
     }
