@@ -111,7 +111,9 @@ let package = Package(
         .testTarget(
             name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"]),
+        .testTarget(
+            name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"],
+            exclude: ["Fixtures"]),
         .testTarget(
             name: "DigestHTMLTests", dependencies: ["DigestHTML", "DigestTestSupport"], exclude: ["Golden"]),
         .testTarget(

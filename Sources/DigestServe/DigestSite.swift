@@ -19,6 +19,10 @@ public struct DigestSite: HTTPResponder {
     let log: @Sendable (String) -> Void
     /// The publication's name for the unsubscribe pages, read once: they must not parse YAML per POST.
     let publicationName: String
+    /// Sign-up with double opt-in (`/subscribe`, `/confirm`); nil when `digest serve` was not asked to.
+    let signup: SignupDesk?
+    /// The publication's language, for the sign-up pages.
+    let language: String
     /// The archive's source: each edition as it was sent or published (never the files as they are now).
     let store: SQLiteStore?
     /// Rendered drafts by date for the preview, kept while their files are unchanged.
@@ -26,9 +30,11 @@ public struct DigestSite: HTTPResponder {
 
     public init(
         workspace: Workspace, signer: UnsubscribeSigner?, store: SQLiteStore?, preview: Bool,
-        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void
+        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void, signup: SignupDesk? = nil
     ) {
         self.workspace = workspace
+        self.signup = signup
+        self.language = (try? workspace.loadPublication())?.language ?? "en"
         self.signer = signer
         self.store = store
         self.batcher =
@@ -72,6 +78,12 @@ public struct DigestSite: HTTPResponder {
         case "unsubscribe" where segments.count == 1:
             if request.method == "POST" { return await unsubscribe(request) }
             return read ? confirmation(request) : notAllowed("GET, HEAD, POST")
+        case "subscribe" where segments.count == 1 && signup != nil:
+            if request.method == "POST" { return await subscribe(request) }
+            return read ? subscribeForm() : notAllowed("GET, HEAD, POST")
+        case "confirm" where segments.count == 1 && signup != nil:
+            if request.method == "POST" { return await confirmSignup(request) }
+            return read ? confirmSignupPage(request) : notAllowed("GET, HEAD, POST")
         case "preview" where preview && segments.count == 2:
             guard read else { return notAllowed("GET, HEAD") }
             if segments[1] == "live.js" {
@@ -261,6 +273,69 @@ public struct DigestSite: HTTPResponder {
             body: "Unsubscribing is not set up on this server: start digest serve with DIGEST_UNSUBSCRIBE_KEY "
                 + "or DIGEST_UNSUBSCRIBE_KEY_FILE set to the key the messages were signed with.\n",
             headers: SecurityHeaders.plain)
+    }
+
+    // MARK: Sign-up
+
+    func subscribeForm(message: String? = nil, status: Int = 200) -> HTTPResponse {
+        page(
+            Pages.subscribeForm(publication: publicationName, language: language, message: message), status: status,
+            extra: [("Cache-Control", "no-store")])
+    }
+
+    /// POST /subscribe: the same answer for every address, on the list or not.
+    func subscribe(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let signup else { return notFound() }
+        let fields = HTTPParser.formFields(request.body)
+        let answer = await signup.subscribe(
+            email: fields["email"] ?? "", name: fields["name"] ?? "", honeypot: fields["website"] ?? "",
+            client: request.remote)
+        switch answer {
+        case .badAddress:
+            return subscribeForm(message: "That does not look like an email address. Please check it.", status: 400)
+        case .tooManyFromClient:
+            return page(
+                Pages.message(
+                    title: "Too many sign-ups", text: "Too many sign-ups came from your network. Please try later."),
+                status: 429, extra: [("Retry-After", "3600")])
+        case .accepted:
+            if let thanks = fields["thanks"], !thanks.isEmpty, signup.allowsRedirect(thanks) {
+                return HTTPResponse(
+                    status: 303, contentType: "text/plain; charset=utf-8", body: "See \(thanks)\n",
+                    headers: SecurityHeaders.plain + [("Location", thanks)])
+            }
+            return page(Pages.checkInbox(publication: publicationName), extra: [("Cache-Control", "no-store")])
+        }
+    }
+
+    /// GET /confirm: a page with a button. Mail scanners follow links; only the button's POST confirms.
+    func confirmSignupPage(_ request: HTTPRequest) -> HTTPResponse {
+        guard let signup else { return notFound() }
+        let token = request.query["t"] ?? ""
+        switch signup.check(token) {
+        case .valid:
+            return page(
+                Pages.confirmSignup(publication: publicationName, token: token), extra: [("Cache-Control", "no-store")])
+        case .expired: return page(Pages.signupLinkProblem(expired: true), status: 400)
+        case .invalid: return page(Pages.signupLinkProblem(expired: false), status: 400)
+        }
+    }
+
+    func confirmSignup(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let signup else { return notFound() }
+        let token = request.query["t"] ?? HTTPParser.formFields(request.body)["t"] ?? ""
+        switch await signup.confirm(token) {
+        case .confirmed:
+            return page(Pages.subscribed(publication: publicationName), extra: [("Cache-Control", "no-store")])
+        case .expired: return page(Pages.signupLinkProblem(expired: true), status: 400)
+        case .invalid: return page(Pages.signupLinkProblem(expired: false), status: 400)
+        case .used:
+            return page(
+                Pages.message(
+                    title: "This link was used already",
+                    text: "This confirmation link works once. If you are not getting the newsletter, sign up again."),
+                status: 400)
+        }
     }
 
     // MARK: The preview

@@ -151,6 +151,74 @@ enum Pages {
                 + "or reply to the newsletter and ask to be taken off the list.")
     }
 
+    // MARK: Sign-up
+
+    static func subscribeForm(publication: String, language: String, message: String?) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        let note = message.map { "<p role=\"alert\"><strong>\(HTMLEscape.text($0))</strong></p>\n" } ?? ""
+        return document(
+            title: "Subscribe to \(name)",
+            body: """
+                <h1>Subscribe to \(HTMLEscape.text(name))</h1>
+                \(note)<p>You will get an email with a link to confirm: nothing comes until you do.</p>
+                <form method="post" action="/subscribe">
+                <p><label for="email">Email address</label><br>
+                <input id="email" type="email" name="email" required autocomplete="email" size="32"></p>
+                <p><label for="name">Name (optional)</label><br>
+                <input id="name" type="text" name="name" autocomplete="name" size="32"></p>
+                <div style="position:absolute;left:-10000px" aria-hidden="true">
+                <label for="website">Leave this empty</label>
+                <input id="website" type="text" name="website" tabindex="-1" autocomplete="off"></div>
+                <button type="submit">Subscribe</button>
+                </form>
+                """, language: language)
+    }
+
+    static func checkInbox(publication: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Check your inbox",
+            body: """
+                <h1>Check your inbox</h1>
+                <p>If this address can join \(HTMLEscape.text(name)), an email with a link to confirm is on its way. \
+                Open it and press the button to start getting the newsletter.</p>
+                """)
+    }
+
+    /// The page a confirmation link opens: a button that POSTs back with the token.
+    static func confirmSignup(publication: String, token: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Confirm your subscription",
+            body: """
+                <h1>Subscribe to \(HTMLEscape.text(name))?</h1>
+                <p>Press the button to confirm that you want to get the newsletter at this address.</p>
+                <form method="post" action="/confirm">
+                <input type="hidden" name="t" value="\(HTMLEscape.attribute(token))">
+                <button type="submit">Confirm</button>
+                </form>
+                """)
+    }
+
+    static func subscribed(publication: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Subscribed",
+            body: """
+                <h1>You are subscribed</h1>
+                <p>You will get the next edition of \(HTMLEscape.text(name)). Every edition has a link to leave.</p>
+                """)
+    }
+
+    static func signupLinkProblem(expired: Bool) -> String {
+        message(
+            title: expired ? "This link has expired" : "This link does not work",
+            text: expired
+                ? "Confirmation links work for a limited time. Sign up again and use the new link."
+                : "The confirmation link is incomplete or was changed. Use the link in the email as it is, or sign up again."
+        )
+    }
+
     // MARK: The preview
 
     struct PreviewOptions {

@@ -89,6 +89,24 @@ public final class SQLiteStore: Sendable {
                 table.primaryKey(["date", "story"])
             }
         }
+        migrator.registerMigration("v4 (issue 15): consent and tags") { db in
+            try db.alter(table: "subscriber") { table in
+                table.add(column: "confirmedAt", .datetime)
+                table.add(column: "service", .text).notNull().defaults(to: "")
+                table.add(column: "tags", .text).notNull().defaults(to: "[]")
+            }
+        }
+        migrator.registerMigration("v5 (issue 15): pending sign-ups") { db in
+            // A sign-up waiting for its confirmation: not a subscriber, so no run can ever mail it.
+            try db.create(table: "signup") { table in
+                table.primaryKey("email", .text)
+                table.column("name", .text).notNull().defaults(to: "")
+                table.column("nonce", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("lastSentAt", .datetime)
+                table.column("sends", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -109,6 +127,17 @@ public final class SQLiteStore: Sendable {
                 email: address, name: name, joinedAt: now, source: source, updatedAt: now)
             try subscriber.insert(db)
             return .added(subscriber)
+        }
+    }
+
+    /// Other addresses on the list that differ from `address` only in case (RFC 5321 makes them two
+    /// readers; most mail systems deliver them to one mailbox).
+    public func caseVariants(of address: EmailAddress) throws -> [EmailAddress] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT email FROM subscriber WHERE lower(email) = lower(?) AND email != ? ORDER BY email",
+                arguments: [address.description, address.description]
+            ).compactMap { EmailAddress($0) }
         }
     }
 
@@ -192,26 +221,39 @@ public final class SQLiteStore: Sendable {
 
     // MARK: Import
 
-    /// Imports parsed rows in one transaction: new addresses are added, known ones get a name when they
-    /// had none and a stricter status when the file says so. An import never makes an unsubscribed,
-    /// bounced or complained reader active again.
-    public func importRows(_ rows: [SubscriberCSV.Row], source: String, now: Date) throws -> ImportCounts {
+    /// Imports parsed rows in one transaction: new addresses are added with the time they joined and
+    /// confirmed, their source and tags as the export says; known ones get a name when they had none, a
+    /// stricter status when the file says so, and the file's tags and confirmation time added. An import
+    /// never makes an unsubscribed, bounced or complained reader active again.
+    public func importRows(_ rows: [SubscriberCSV.Row], source: String, service: String = "", now: Date) throws
+        -> ImportCounts
+    {
         try database.write { db in
             var counts = ImportCounts()
-            let find = try db.cachedStatement(sql: "SELECT id, name, status FROM subscriber WHERE email = ?")
+            // Addresses on the list by their lower-cased form, to say when one differs only in case.
+            var folded: [String: String] = [:]
+            for email in try String.fetchAll(db, sql: "SELECT email FROM subscriber") {
+                folded[email.lowercased()] = email
+            }
+            let find = try db.cachedStatement(
+                sql: "SELECT id, name, status, confirmedAt, tags FROM subscriber WHERE email = ?")
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt, confirmedAt,
+                        service, tags)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let update = try db.cachedStatement(
-                sql: "UPDATE subscriber SET name = ?, status = ?, updatedAt = ? WHERE id = ?")
+                sql: "UPDATE subscriber SET name = ?, status = ?, confirmedAt = ?, tags = ?, updatedAt = ? WHERE id = ?"
+            )
             for row in rows {
                 let email = row.address.description
                 if let existing = try Row.fetchOne(find, arguments: [email]) {
                     let id: Int64 = existing["id"]
                     var name: String = existing["name"]
                     var status: String = existing["status"]
+                    var confirmedAt: Date? = existing["confirmedAt"]
+                    var tags = Self.decodeTags(existing["tags"])
                     var changed = false
                     if name.isEmpty && !row.name.isEmpty {
                         name = row.name
@@ -221,20 +263,77 @@ public final class SQLiteStore: Sendable {
                         status = row.status.rawValue
                         changed = true
                     }
+                    if confirmedAt == nil, let confirmed = row.confirmedAt {
+                        confirmedAt = confirmed
+                        changed = true
+                    }
+                    for tag in row.tags where !tags.contains(tag) {
+                        tags.append(tag)
+                        changed = true
+                    }
                     if changed {
-                        try update.execute(arguments: [name, status, now, id])
+                        try update.execute(arguments: [name, status, confirmedAt, Self.encodeTags(tags), now, id])
                         counts.updated += 1
                     } else {
                         counts.unchanged += 1
                     }
                 } else {
+                    if let other = folded[email.lowercased()], other != email, let otherAddress = EmailAddress(other) {
+                        counts.caseVariants.append(
+                            SubscriberCSV.CaseVariant(line: row.line, address: row.address, other: otherAddress))
+                    }
                     try insert.execute(arguments: [
-                        email, row.name, row.status.rawValue, now, source, row.attributesJSON, now,
+                        email, row.name, row.status.rawValue, row.joinedAt ?? now, row.source ?? source,
+                        row.attributesJSON, now, row.confirmedAt, row.service ?? service, Self.encodeTags(row.tags),
                     ])
                     counts.added += 1
                 }
             }
             return counts
+        }
+    }
+
+    static func decodeTags(_ text: String?) -> [String] {
+        guard let data = text?.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data)
+        else { return [] }
+        return list
+    }
+
+    static func encodeTags(_ tags: [String]) -> String {
+        (try? JSONEncoder().encode(tags)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    // MARK: Coming back
+
+    /// What `resubscribe` did.
+    public enum ResubscribeOutcome: Equatable, Sendable {
+        /// The reader is active again; they were `from` before.
+        case resubscribed(from: Subscriber.Status)
+        /// The reader was active already: nothing changed.
+        case alreadyActive
+        /// The reader bounced or complained, and the caller did not say to override that: nothing changed.
+        case refused(Subscriber.Status)
+        /// No reader has this address.
+        case unknown
+    }
+
+    /// Makes a reader who left active again, recording when and how they came back (`source`, and the
+    /// time as their confirmation). An unsubscribed reader comes back; a bounced or complained one only
+    /// when `overridingBounceOrComplaint` is set (the editor has the reader's word that the address works
+    /// and that they want the mail).
+    public func resubscribe(
+        _ address: EmailAddress, overridingBounceOrComplaint: Bool = false, source: String, now: Date
+    ) throws -> ResubscribeOutcome {
+        try database.write { db in
+            guard let existing = try Subscriber.filter(Column("email") == address.description).fetchOne(db) else {
+                return .unknown
+            }
+            if existing.status == .active { return .alreadyActive }
+            if existing.status != .unsubscribed && !overridingBounceOrComplaint { return .refused(existing.status) }
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'active', source = ?, confirmedAt = ?, updatedAt = ? WHERE id = ?",
+                arguments: [source, now, now, existing.id])
+            return .resubscribed(from: existing.status)
         }
     }
 
@@ -726,6 +825,8 @@ public struct ImportCounts: Equatable, Sendable {
     public var added = 0
     public var updated = 0
     public var unchanged = 0
+    /// New addresses that differ only in case from one on the list already.
+    public var caseVariants: [SubscriberCSV.CaseVariant] = []
 
     public init(added: Int = 0, updated: Int = 0, unchanged: Int = 0) {
         self.added = added

@@ -43,7 +43,7 @@ struct LedgerTests {
         let store = try SQLiteStore(path: folder.appendingPathComponent("digest.sqlite").path)
         var text = "email,name\n"
         for index in 0..<readers { text += "r\(index)@example.org,R \(index)\n" }
-        _ = try store.importRows(try SubscriberCSV.parse(Data(text.utf8)).rows, source: "test", now: Date())
+        _ = try store.importRows(try SubscriberCSV.parse(Data(text.utf8), status: .active).rows, source: "test", now: Date())
         return store
     }
 

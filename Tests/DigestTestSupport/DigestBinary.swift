@@ -49,7 +49,7 @@ public struct DigestBinary: Sendable {
         let csv = workspace.appendingPathComponent("readers.csv")
         try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
             to: csv, atomically: true, encoding: .utf8)
-        let result = try await digest(["subscribers", "import", "readers.csv"], in: workspace)
+        let result = try await digest(["subscribers", "import", "readers.csv", "--status", "active"], in: workspace)
         #expect(result.status == 0, "\(result.stderr)")
         return workspace
     }
