@@ -123,7 +123,8 @@ let package = Package(
         ),
         .testTarget(
             name: "DigestWorkflowTests",
-            dependencies: ["DigestWorkflow", "DigestCore", "DigestMail", "DigestStore", "DigestTestSupport"]
+            dependencies: ["DigestWorkflow", "DigestCore", "DigestMail", "DigestStore", "DigestTestSupport"],
+            exclude: ["Golden"]
         ),
         .testTarget(
             name: "DigestIntegrationTests",

@@ -30,9 +30,39 @@ public struct EditionReport: Codable, Sendable, Equatable {
         public var clicks: Int
         /// Requests that look like a mail scanner's or a link preview's (HEAD, no or a tool's user agent).
         public var scannerClicks: Int
+
+        public init(number: Int, title: String, url: String, clicks: Int, scannerClicks: Int) {
+            self.number = number
+            self.title = title
+            self.url = url
+            self.clicks = clicks
+            self.scannerClicks = scannerClicks
+        }
     }
 
     public var clicks: Int? { stories.map { $0.reduce(0) { $0 + $1.clicks } } }
+
+    public init(
+        date: String, subject: String, sentAt: Date?, recipients: Int, sent: Int, deferred: Int, failed: Int,
+        inDoubt: Int, leftDuringRun: Int, notYetSent: Int, hardBounces: Int, softBounces: Int, complaints: Int?,
+        unsubscribes: Int, stories: [Story]?
+    ) {
+        self.date = date
+        self.subject = subject
+        self.sentAt = sentAt
+        self.recipients = recipients
+        self.sent = sent
+        self.deferred = deferred
+        self.failed = failed
+        self.inDoubt = inDoubt
+        self.leftDuringRun = leftDuringRun
+        self.notYetSent = notYetSent
+        self.hardBounces = hardBounces
+        self.softBounces = softBounces
+        self.complaints = complaints
+        self.unsubscribes = unsubscribes
+        self.stories = stories
+    }
 }
 
 extension SQLiteStore {

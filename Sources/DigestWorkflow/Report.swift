@@ -24,11 +24,23 @@ public enum Report {
         public var days: [Day]
         public var editions: [EditionReport]
 
+        public init(days: [Day], editions: [EditionReport]) {
+            self.days = days
+            self.editions = editions
+        }
+
         public struct Day: Codable, Sendable, Equatable {
             public var date: String
             public var joined: Int
             public var left: Int
             public var bounced: Int
+
+            public init(date: String, joined: Int, left: Int, bounced: Int) {
+                self.date = date
+                self.joined = joined
+                self.left = left
+                self.bounced = bounced
+            }
         }
     }
 
@@ -72,7 +84,7 @@ public enum ReportText {
         lines.append("")
         guard let stories = report.stories else {
             lines.append("Clicks are not counted (tracking.clicks: stories in publication.yaml counts them per story).")
-            return lines.joined(separator: "\n") + "\n"
+            return joined(lines)
         }
         let total = stories.reduce(0) { $0 + $1.clicks }
         let scanners = stories.reduce(0) { $0 + $1.scannerClicks }
@@ -86,7 +98,7 @@ public enum ReportText {
                 "  " + pad("\(story.number). " + clip(story.title, titleWidth - 4), titleWidth) + " "
                     + pad(String(story.clicks), 5, right: true) + " " + bar)
         }
-        return lines.joined(separator: "\n") + "\n"
+        return joined(lines)
     }
 
     public static func range(_ range: Report.Range, width: Int = 80) -> String {
@@ -116,7 +128,16 @@ public enum ReportText {
                     + bar)
         }
         if range.editions.isEmpty { lines.append("  none sent in these days") }
-        return lines.joined(separator: "\n") + "\n"
+        return joined(lines)
+    }
+
+    /// The lines without trailing spaces (an empty bar leaves some), one newline each.
+    static func joined(_ lines: [String]) -> String {
+        lines.map { line in
+            var line = Substring(line)
+            while line.last == " " { line = line.dropLast() }
+            return String(line)
+        }.joined(separator: "\n") + "\n"
     }
 
     static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
