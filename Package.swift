@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "digest", targets: ["digest"]),
         .library(name: "DigestCore", targets: ["DigestCore"]),
         .library(name: "DigestMail", targets: ["DigestMail"]),
+        .library(name: "DigestBounces", targets: ["DigestBounces"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,9 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // Bounces and complaints read: a MIME reader for reports (DSN, ARF, the MTAs' own formats) and the
+        // classifier. Pure, no I/O.
+        .target(name: "DigestBounces"),
         // libcurl through typed wrappers; only DigestCurl imports it.
         .systemLibrary(
             name: "CCurl",
@@ -71,7 +75,7 @@ let package = Package(
         .executableTarget(
             name: "digest-bench",
             dependencies: [
-                "DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore",
+                "DigestFeeds", "DigestStore", "DigestCurl", "DigestMail", "DigestCore", "DigestBounces",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
@@ -89,6 +93,7 @@ let package = Package(
             dependencies: ["DigestMail", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden", "Fixtures"]
         ),
+        .testTarget(name: "DigestBouncesTests", dependencies: ["DigestBounces"], exclude: ["Fixtures"]),
         .testTarget(name: "DigestStoreTests", dependencies: ["DigestStore", "DigestTestSupport"]),
         .testTarget(
             name: "DigestFeedsTests",
