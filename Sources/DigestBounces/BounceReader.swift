@@ -115,7 +115,7 @@ public enum BounceReader {
         }
         // Some servers label the status part text/plain inside a multipart/report of type delivery-status.
         guard let report = root.first(ofType: "multipart/report"),
-            report.contentTypeParameter("report-type")?.lowercased().contains("delivery-status") == true
+            report.contentTypeParameter("report-type")?.lowercased().containsBytes("delivery-status") == true
         else { return nil }
         return report.children.dropFirst().first { part in
             part.contentType.hasPrefix("text/")
@@ -154,7 +154,7 @@ public enum BounceReader {
     static func diagnosticText(_ value: String) -> String {
         if let semicolon = value.firstIndex(of: ";") {
             let type = value[..<semicolon]
-            if type.count <= 12 && !type.contains(" ") {
+            if type.utf8.count <= 12 && !type.utf8.contains(0x20) {
                 return TextScan.collapse(String(value[value.index(after: semicolon)...]))
             }
         }
@@ -230,8 +230,9 @@ public enum BounceReader {
     static func readSESNotification(_ root: MIMEEntity, into message: inout InspectedMessage) -> Bool {
         guard root.contentType == "text/plain" || root.contentType == "application/json" else { return false }
         let body = root.body
-        guard LowerText.find(Array("\"notificationType\"".utf8), in: body[...]) != nil
-            || LowerText.find(Array("\"eventType\"".utf8), in: body[...]) != nil
+        // Through SNS the quotes are escaped: look for the bare names.
+        guard LowerText.find(Array("notificationType".utf8), in: body[...]) != nil
+            || LowerText.find(Array("eventType".utf8), in: body[...]) != nil
         else { return false }
         guard let start = body.firstIndex(of: 0x7B), let end = body.lastIndex(of: 0x7D), start < end,
             var object = (try? JSONSerialization.jsonObject(with: Data(body[start...end]))) as? [String: Any]
@@ -413,11 +414,28 @@ public enum BounceReader {
             index += 1
         }
         // The few entities a failure notice uses.
-        let text = String(decoding: output, as: UTF8.self)
-            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&nbsp;", with: " ").replacingOccurrences(of: "&#64;", with: "@")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
-        return Array(text.utf8)
+        let entities: [([UInt8], UInt8)] = [
+            (Array("&lt;".utf8), 0x3C), (Array("&gt;".utf8), 0x3E), (Array("&nbsp;".utf8), 0x20),
+            (Array("&#64;".utf8), 0x40), (Array("&quot;".utf8), 0x22), (Array("&amp;".utf8), 0x26),
+        ]
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(output.count)
+        var position = 0
+        outer: while position < output.count {
+            if output[position] == 0x26 {
+                for (entity, replacement) in entities
+                where output.count - position >= entity.count
+                    && output[position..<(position + entity.count)].elementsEqual(entity)
+                {
+                    decoded.append(replacement)
+                    position += entity.count
+                    continue outer
+                }
+            }
+            decoded.append(output[position])
+            position += 1
+        }
+        return decoded
     }
 
     static func formatName(_ lower: LowerText, _ root: MIMEEntity) -> String {
@@ -583,7 +601,7 @@ public enum BounceReader {
         {
             format = "x-autoreply"
         } else if let value = root.header("Precedence") ?? root.header("X-Precedence"),
-            value.lowercased().contains("auto_reply")
+            value.lowercased().containsBytes("auto_reply")
         {
             format = "precedence"
         } else if LowerText(message.subject).containsAny(autoReplySubjects.list) {

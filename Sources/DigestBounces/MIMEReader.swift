@@ -2,20 +2,42 @@
 public struct MIMEHeader: Sendable, Equatable {
     public let name: String
     public let value: String
+    /// The name in ASCII lower case, for lookups.
+    let key: String
 
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+        key = name.asciiLowercased()
     }
 }
 
 /// One MIME entity: its headers, its body with the transfer encoding undone, and its children (the parts of a
 /// multipart, or the one message inside a message/rfc822, text/rfc822-headers or message/global part).
 public struct MIMEEntity: Sendable {
-    public var headers: [MIMEHeader]
+    public var headers: [MIMEHeader] {
+        didSet { contentType = Self.contentType(of: headers) }
+    }
     /// The body with base64 or quoted-printable undone (for a multipart, the raw body).
     public var body: [UInt8]
     public var children: [MIMEEntity]
+    /// `type/subtype`, lowercased; `text/plain` when absent or unreadable (RFC 2045 §5.2).
+    public private(set) var contentType: String
+
+    public init(headers: [MIMEHeader], body: [UInt8] = [], children: [MIMEEntity] = []) {
+        self.headers = headers
+        self.body = body
+        self.children = children
+        contentType = Self.contentType(of: headers)
+    }
+
+    static func contentType(of headers: [MIMEHeader]) -> String {
+        guard let value = headers.first(where: { $0.key == "content-type" })?.value else {
+            return "text/plain"
+        }
+        let type = value.prefix { $0 != ";" }.trimmingWhitespace().lowercased()
+        return type.utf8.contains(0x2F) ? type : "text/plain"
+    }
 
     /// The first field named `name` (case-insensitive), RFC 2047 encoded words decoded.
     public func header(_ name: String) -> String? {
@@ -24,19 +46,14 @@ public struct MIMEEntity: Sendable {
 
     /// The first field named `name` as received.
     public func rawHeader(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveEquals(name) }?.value
+        let key = name.asciiLowercased()
+        return headers.first { $0.key == key }?.value
     }
 
     /// Every field named `name`, decoded.
     public func headers(_ name: String) -> [String] {
-        headers.filter { $0.name.caseInsensitiveEquals(name) }.map { EncodedWords.decode($0.value) }
-    }
-
-    /// `type/subtype`, lowercased; `text/plain` when absent or unreadable (RFC 2045 §5.2).
-    public var contentType: String {
-        guard let value = rawHeader("Content-Type") else { return "text/plain" }
-        let type = value.prefix { $0 != ";" }.trimmingWhitespace().lowercased()
-        return type.contains("/") ? type : "text/plain"
+        let key = name.asciiLowercased()
+        return headers.filter { $0.key == key }.map { EncodedWords.decode($0.value) }
     }
 
     /// A parameter of the Content-Type field (`boundary`, `charset`, `report-type`), unquoted.
@@ -117,8 +134,8 @@ public enum MIMEReader {
 
         func flush() {
             if haveField {
-                let name = Charsets.decode(Array(nameBytes), charset: nil).trimmingWhitespace()
-                let value = Charsets.decode(valueBytes, charset: nil).trimmingWhitespace()
+                let name = Charsets.decode(trimmed(nameBytes), charset: nil)
+                let value = Charsets.decode(trimmed(valueBytes[...]), charset: nil)
                 headers.append(MIMEHeader(name: name, value: value))
             }
             haveField = false
@@ -173,6 +190,14 @@ public enum MIMEReader {
         return (headers, end)
     }
 
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0D) { start += 1 }
+        while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D) { end -= 1 }
+        return Array(bytes[start..<end])
+    }
+
     /// The parts of a multipart body: what lies between the delimiter lines "--boundary". A missing close
     /// delimiter ends the last part at the end of the input.
     static func splitMultipart(_ body: ArraySlice<UInt8>, boundary: [UInt8]) -> [ArraySlice<UInt8>] {
@@ -217,30 +242,28 @@ public enum MIMEReader {
 
     /// A parameter of a structured field such as Content-Type, unquoted and case-insensitive by name.
     static func parameter(_ name: String, in value: String) -> String? {
-        var rest = Substring(value)
-        guard let firstSemicolon = rest.firstIndex(of: ";") else { return nil }
-        rest = rest[rest.index(after: firstSemicolon)...]
-        while !rest.isEmpty {
+        let bytes = Array(value.utf8)
+        guard var index = bytes.firstIndex(of: 0x3B) else { return nil }
+        index += 1
+        while index < bytes.count {
             var inQuotes = false
-            var end = rest.startIndex
-            while end < rest.endIndex {
-                let character = rest[end]
-                if character == "\"" { inQuotes.toggle() }
-                if character == ";" && !inQuotes { break }
-                end = rest.index(after: end)
+            var end = index
+            while end < bytes.count {
+                if bytes[end] == 0x22 { inQuotes.toggle() }
+                if bytes[end] == 0x3B && !inQuotes { break }
+                end += 1
             }
-            let item = rest[rest.startIndex..<end]
-            if let equals = item.firstIndex(of: "=") {
-                let key = item[item.startIndex..<equals].trimmingWhitespace()
+            if let equals = bytes[index..<end].firstIndex(of: 0x3D) {
+                let key = String(decoding: bytes[index..<equals], as: UTF8.self).trimmingWhitespace()
                 if key.caseInsensitiveEquals(name) {
-                    var value = item[item.index(after: equals)...].trimmingWhitespace()
-                    if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
+                    var value = String(decoding: bytes[(equals + 1)..<end], as: UTF8.self).trimmingWhitespace()
+                    if value.utf8.count >= 2 && value.utf8.first == 0x22 && value.utf8.last == 0x22 {
                         value = String(value.dropFirst().dropLast())
                     }
                     return value
                 }
             }
-            rest = end < rest.endIndex ? rest[rest.index(after: end)...] : ""
+            index = end + 1
         }
         return nil
     }
@@ -331,7 +354,7 @@ enum QuotedPrintableDecoder {
 /// RFC 2047 encoded words (`=?charset?B?...?=`, `=?charset?Q?...?=`) in header values.
 public enum EncodedWords {
     public static func decode(_ value: String) -> String {
-        guard value.contains("=?") else { return value }
+        guard value.containsBytes("=?") else { return value }
         let bytes = Array(value.utf8)
         var output = ""
         var index = 0
@@ -410,12 +433,25 @@ enum Charsets {
 }
 
 extension StringProtocol {
+    /// Without leading and trailing ASCII whitespace (spaces, tabs, CR, LF).
     func trimmingWhitespace() -> String {
-        var start = startIndex
-        var end = endIndex
-        while start < end, self[start].isWhitespace { start = index(after: start) }
-        while end > start, self[index(before: end)].isWhitespace { end = index(before: end) }
-        return String(self[start..<end])
+        let bytes = Array(utf8)
+        var start = 0
+        var end = bytes.count
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    /// Whether the text holds `part`, byte for byte (no Foundation, no Unicode normalisation).
+    func containsBytes(_ part: String) -> Bool {
+        LowerText.find(Array(part.utf8), in: Array(utf8)[...]) != nil
+    }
+
+    func asciiLowercased() -> String {
+        guard utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return String(self) }
+        return String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 
     func caseInsensitiveEquals<Other: StringProtocol>(_ other: Other) -> Bool {
