@@ -110,7 +110,9 @@ public enum BounceReader {
     // MARK: - DSNs (RFC 3464)
 
     static func deliveryStatusPart(_ root: MIMEEntity) -> MIMEEntity? {
-        if let part = root.first(ofType: "message/delivery-status") ?? root.first(ofType: "message/global-delivery-status") {
+        if let part = root.first(ofType: "message/delivery-status")
+            ?? root.first(ofType: "message/global-delivery-status")
+        {
             return part
         }
         // Some servers label the status part text/plain inside a multipart/report of type delivery-status.
@@ -231,8 +233,9 @@ public enum BounceReader {
         guard root.contentType == "text/plain" || root.contentType == "application/json" else { return false }
         let body = root.body
         // Through SNS the quotes are escaped: look for the bare names.
-        guard LowerText.find(Array("notificationType".utf8), in: body[...]) != nil
-            || LowerText.find(Array("eventType".utf8), in: body[...]) != nil
+        guard
+            LowerText.find(Array("notificationType".utf8), in: body[...]) != nil
+                || LowerText.find(Array("eventType".utf8), in: body[...]) != nil
         else { return false }
         guard let start = body.firstIndex(of: 0x7B), let end = body.lastIndex(of: 0x7D), start < end,
             var object = (try? JSONSerialization.jsonObject(with: Data(body[start...end]))) as? [String: Any]
@@ -483,7 +486,9 @@ public enum BounceReader {
         var excluded: Set<String> = []
         for name in ["From", "To", "Delivered-To", "X-Original-To", "Return-Path", "Reply-To", "Sender"] {
             for value in root.headers(name) {
-                for found in TextScan.addresses(in: Array(value.utf8)[...]) { excluded.insert(found.address.lowercased()) }
+                for found in TextScan.addresses(in: Array(value.utf8)[...]) {
+                    excluded.insert(found.address.lowercased())
+                }
             }
         }
         if !message.original.returnPath.isEmpty { excluded.insert(message.original.returnPath.lowercased()) }

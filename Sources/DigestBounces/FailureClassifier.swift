@@ -58,7 +58,8 @@ public enum FailureClassifier {
         "no such address",
     ])
     static let policy = Phrases([
-        "dmarc", "spf", "dkim", "policy", "not authorized", "unauthenticated", "relay access", "relaying", "relay not", "not permitted",
+        "dmarc", "spf", "dkim", "policy", "not authorized", "unauthenticated", "relay access", "relaying", "relay not",
+        "not permitted",
         "access denied", "blocked", "denied", "refused", "prohibited", "authentication", "not allowed",
         "rejected for", "reverse dns", "ptr record", "helo",
     ])
