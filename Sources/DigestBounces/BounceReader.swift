@@ -317,7 +317,7 @@ public enum BounceReader {
         "failure notice", "delivery notification", "non remis", "unzustellbar", "not delivered",
         "could not be delivered", "nondeliverable", "non-deliverable", "returned to sender", "mail system error",
         "delivery problem", "permanent failure", "warning: message", "delayed mail", "delivery delayed",
-        "mail delivery", "message not delivered", "unable to deliver", "delivery has failed", "bounce",
+        "mail delivery", "message not delivered", "unable to deliver", "delivery has failed",
         "non recapitabile", "onbestelbaar", "no se puede entregar", "mail failure",
     ])
     static let daemonSenders = Phrases([
@@ -329,9 +329,11 @@ public enum BounceReader {
         "wasn't able to deliver", "unable to deliver", "failed permanently", "address(es) failed",
         "couldn't be delivered", "was not delivered", "wasn't delivered", "did not reach", "could not deliver",
         "recipient address rejected", "cannot be reached", "could not be reached", "delivery failed",
-        "delivery to the following recipient", "not be delivered", "undelivered", "rejected", "failed",
-        "returned to sender", "user unknown", "no such user", "does not exist",
+        "delivery to the following recipient", "not be delivered", "returned to sender", "user unknown",
+        "no such user", "does not exist",
     ])
+    /// Words that say "failure" only in a notice from a mail daemon (a reader's reply may use them too).
+    static let daemonFailureWords = Phrases(["undelivered", "rejected", "failed", "failure"])
     static let delayPhrases = Phrases([
         "warning only", "this is a warning", "do not need to resend", "no action is required", "has been delayed",
         "delivery status notification (delay)", "will be retried", "will continue to try", "will retry",
@@ -470,7 +472,10 @@ public enum BounceReader {
         let isDelay =
             (lower.containsAny(delayPhrases.list) || subject.containsAny(delayPhrases.list))
             && !lower.containsAny(permanentPhrases.list)
-        guard !failedHeader.isEmpty || lower.containsAny(failurePhrases.list) || isDelay else { return false }
+        guard
+            !failedHeader.isEmpty || lower.containsAny(failurePhrases.list) || isDelay
+                || (fromDaemon && lower.containsAny(daemonFailureWords.list))
+        else { return false }
         if message.original.returnPath.isEmpty && message.original.to.isEmpty && message.original.messageID.isEmpty
             && !rest.isEmpty
         {
