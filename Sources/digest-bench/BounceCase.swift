@@ -68,9 +68,11 @@ enum BounceCase {
                 if theyFound { theirsFound += 1 }
                 if theyFound && !weFound { theirsOnly.append(entry.file) }
             } else {
-                // A recipient reported from a complaint, an automatic reply or a delivery report is a false alarm.
+                // A failing recipient read from an automatic reply or a reader's mail is a false alarm.
                 if inspected.kind == .bounce { oursSpurious += 1 }
-                if entry.kind != "complaint" && !their.isEmpty { theirsSpurious += 1 }
+                if (entry.kind == "auto-reply" || entry.kind == "not-a-report") && !their.isEmpty {
+                    theirsSpurious += 1
+                }
             }
         }
         print(
