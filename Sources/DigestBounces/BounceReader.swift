@@ -498,27 +498,29 @@ public enum BounceReader {
         }
         if !message.original.returnPath.isEmpty { excluded.insert(message.original.returnPath.lowercased()) }
         var recipients: [String] = []
-        var offsets: [Int] = []
+        var seen: Set<String> = []
         for value in failedHeader {
             for found in TextScan.addresses(in: Array(value.utf8)[...])
-            where !recipients.contains(where: { $0.caseInsensitiveEquals(found.address) }) {
+            where seen.insert(found.address.lowercased()).inserted {
                 recipients.append(found.address)
             }
         }
         let found = TextScan.addresses(in: bytes[...])
+        var firstOffset: [String: Int] = [:]
+        for candidate in found {
+            let lowered = candidate.address.lowercased()
+            if firstOffset[lowered] == nil { firstOffset[lowered] = candidate.offset }
+        }
         if recipients.isEmpty {
             for candidate in found {
                 let lowered = candidate.address.lowercased()
                 let local = String(lowered.prefix { $0 != "@" })
-                guard !excluded.contains(lowered), !ignoredLocalParts.contains(local),
-                    !recipients.contains(where: { $0.caseInsensitiveEquals(candidate.address) })
+                guard !excluded.contains(lowered), !ignoredLocalParts.contains(local), seen.insert(lowered).inserted
                 else { continue }
                 recipients.append(candidate.address)
             }
         }
-        for recipient in recipients {
-            offsets.append(found.first { $0.address.caseInsensitiveEquals(recipient) }?.offset ?? -1)
-        }
+        let offsets = recipients.map { firstOffset[$0.lowercased()] ?? -1 }
         message.kind = isDelay ? .deliveryReport : .bounce
         message.format = formatName(lower, root)
         let lines = TextScan.lines(bytes)

@@ -10,6 +10,12 @@ public struct MIMEHeader: Sendable, Equatable {
         self.value = value
         key = name.asciiLowercased()
     }
+
+    init(name: String, value: String, key: String) {
+        self.name = name
+        self.value = value
+        self.key = key
+    }
 }
 
 /// One MIME entity: its headers, its body with the transfer encoding undone, and its children (the parts of a
@@ -35,8 +41,15 @@ public struct MIMEEntity: Sendable {
         guard let value = headers.first(where: { $0.key == "content-type" })?.value else {
             return "text/plain"
         }
-        let type = value.prefix { $0 != ";" }.trimmingWhitespace().lowercased()
-        return type.utf8.contains(0x2F) ? type : "text/plain"
+        var bytes: [UInt8] = []
+        var sawSlash = false
+        for byte in value.utf8 {
+            if byte == 0x3B { break }
+            if byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A { continue }
+            if byte == 0x2F { sawSlash = true }
+            bytes.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+        }
+        return sawSlash ? String(decoding: bytes, as: UTF8.self) : "text/plain"
     }
 
     /// The first field named `name` (case-insensitive), RFC 2047 encoded words decoded.
@@ -134,9 +147,16 @@ public enum MIMEReader {
 
         func flush() {
             if haveField {
-                let name = Charsets.decode(trimmed(nameBytes), charset: nil)
+                let nameTrimmed = trimmed(nameBytes)
+                let name = Charsets.decode(nameTrimmed, charset: nil)
+                let key = String(unsafeUninitializedCapacity: nameTrimmed.count) { buffer in
+                    for (index, byte) in nameTrimmed.enumerated() {
+                        buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                    }
+                    return nameTrimmed.count
+                }
                 let value = Charsets.decode(trimmed(valueBytes[...]), charset: nil)
-                headers.append(MIMEHeader(name: name, value: value))
+                headers.append(MIMEHeader(name: name, value: value, key: key))
             }
             haveField = false
             valueBytes.removeAll(keepingCapacity: true)
@@ -190,12 +210,12 @@ public enum MIMEReader {
         return (headers, end)
     }
 
-    static func trimmed(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         var start = bytes.startIndex
         var end = bytes.endIndex
         while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0D) { start += 1 }
         while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D) { end -= 1 }
-        return Array(bytes[start..<end])
+        return bytes[start..<end]
     }
 
     /// The parts of a multipart body: what lies between the delimiter lines "--boundary". A missing close
@@ -255,7 +275,7 @@ public enum MIMEReader {
             }
             if let equals = bytes[index..<end].firstIndex(of: 0x3D) {
                 let key = String(decoding: bytes[index..<equals], as: UTF8.self).trimmingWhitespace()
-                if key.caseInsensitiveEquals(name) {
+                if key.asciiLowercased() == name.asciiLowercased() {
                     var value = String(decoding: bytes[(equals + 1)..<end], as: UTF8.self).trimmingWhitespace()
                     if value.utf8.count >= 2 && value.utf8.first == 0x22 && value.utf8.last == 0x22 {
                         value = String(value.dropFirst().dropLast())
@@ -354,7 +374,13 @@ enum QuotedPrintableDecoder {
 /// RFC 2047 encoded words (`=?charset?B?...?=`, `=?charset?Q?...?=`) in header values.
 public enum EncodedWords {
     public static func decode(_ value: String) -> String {
-        guard value.containsBytes("=?") else { return value }
+        var previous: UInt8 = 0
+        guard
+            value.utf8.contains(where: { byte in
+                defer { previous = byte }
+                return previous == 0x3D && byte == 0x3F
+            })
+        else { return value }
         let bytes = Array(value.utf8)
         var output = ""
         var index = 0
@@ -420,7 +446,9 @@ public enum EncodedWords {
 
 /// Bytes to text by charset: UTF-8 and US-ASCII, the Latin-1 family (and anything else) byte for byte.
 enum Charsets {
-    static func decode(_ bytes: [UInt8], charset: String?) -> String {
+    static func decode(_ bytes: [UInt8], charset: String?) -> String { decode(bytes[...], charset: charset) }
+
+    static func decode(_ bytes: ArraySlice<UInt8>, charset: String?) -> String {
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         let name = charset?.lowercased()
         if name == nil || name == "utf-8" || name == "utf8" || name == "us-ascii" {

@@ -65,11 +65,12 @@ enum TextScan {
         }
     }
 
-    /// Every address-like `local@domain.tld` in `bytes`, with its byte offset, domain lowercased.
-    static func addresses(in bytes: ArraySlice<UInt8>) -> [(address: String, offset: Int)] {
+    /// Every address-like `local@domain.tld` in `bytes` (at most `limit`), with its byte offset, domain
+    /// lowercased.
+    static func addresses(in bytes: ArraySlice<UInt8>, limit: Int = .max) -> [(address: String, offset: Int)] {
         var result: [(String, Int)] = []
         var index = bytes.startIndex
-        while index < bytes.endIndex {
+        while index < bytes.endIndex && result.count < limit {
             guard bytes[index] == 0x40 else {
                 index += 1
                 continue
@@ -83,9 +84,9 @@ enum TextScan {
             while end > index + 1 && (bytes[end - 1] == 0x2E || bytes[end - 1] == 0x2D) { end -= 1 }
             let domain = bytes[(index + 1)..<end]
             if start < index, domain.contains(0x2E), domain.first != 0x2E {
-                let local = String(decoding: bytes[start..<index], as: UTF8.self)
-                let host = String(decoding: domain, as: UTF8.self).lowercased()
-                result.append((local + "@" + host, start))
+                var address = Array(bytes[start...index])
+                for byte in domain { address.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+                result.append((String(decoding: address, as: UTF8.self), start))
             }
             index = max(end, index + 1)
         }
@@ -93,8 +94,10 @@ enum TextScan {
     }
 
     static func firstAddress(_ text: String) -> String? {
-        let bytes = Array(text.utf8)
-        return addresses(in: bytes[...]).first?.address
+        var text = text
+        return text.withUTF8 { buffer in
+            addresses(in: Array(buffer)[...], limit: 1).first?.address
+        }
     }
 
     /// The first SMTP reply code (4xx or 5xx) in `bytes` that stands as a code: at the start, or after
