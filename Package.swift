@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "digest", targets: ["digest"]),
         .library(name: "DigestCore", targets: ["DigestCore"]),
         .library(name: "DigestMail", targets: ["DigestMail"]),
+        .library(name: "DigestBounces", targets: ["DigestBounces"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +36,9 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // Bounces and complaints read: a MIME reader for reports (DSN, ARF, the MTAs' own formats) and the
+        // classifier. Pure, no I/O.
+        .target(name: "DigestBounces"),
         // libcurl through typed wrappers; only DigestCurl imports it.
         .systemLibrary(
             name: "CCurl",
@@ -65,7 +69,7 @@ let package = Package(
             name: "DigestWorkflow",
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestHTML", "DigestFeeds", "DigestStore", "DigestSending",
-                "DigestDNS", .product(name: "Crypto", package: "swift-crypto"),
+                "DigestDNS", "DigestBounces", .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // `digest serve`: one-click unsubscribe, the web archive, the live preview. HTTP/1.1 of its own, with
@@ -80,7 +84,7 @@ let package = Package(
             name: "DigestCLI",
             dependencies: [
                 "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestHTML", "DigestFeeds", "DigestSending",
-                "DigestWorkflow", "DigestServe", "DigestDNS",
+                "DigestWorkflow", "DigestServe", "DigestDNS", "DigestBounces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -90,7 +94,7 @@ let package = Package(
             name: "digest-bench",
             dependencies: [
                 "DigestFeeds", "DigestStore", "DigestSending", "DigestWorkflow", "DigestCurl", "DigestMail",
-                "DigestCore",
+                "DigestCore", "DigestBounces",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
@@ -108,6 +112,7 @@ let package = Package(
             dependencies: ["DigestMail", "DigestTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Golden", "Fixtures"]
         ),
+        .testTarget(name: "DigestBouncesTests", dependencies: ["DigestBounces"], exclude: ["Fixtures"]),
         .testTarget(
             name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"],
             exclude: ["Fixtures"]),

@@ -61,7 +61,8 @@ public struct DigestCommand: AsyncParsableCommand {
             GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self, RenderCommand.self,
             SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
             SubscribersCommand.self,
-            FeedsCommand.self, DKIMCommand.self, DNSCommand.self, ServeCommand.self, SubscribeFormCommand.self,
+            FeedsCommand.self, DKIMCommand.self, BouncesCommand.self, DNSCommand.self, ServeCommand.self,
+            SubscribeFormCommand.self,
         ]
     )
 
