@@ -94,7 +94,7 @@ let package = Package(
             name: "digest-bench",
             dependencies: [
                 "DigestFeeds", "DigestStore", "DigestSending", "DigestWorkflow", "DigestCurl", "DigestMail",
-                "DigestCore", "DigestBounces",
+                "DigestCore", "DigestBounces", "DigestServe",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
