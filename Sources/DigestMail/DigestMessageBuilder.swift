@@ -18,6 +18,19 @@ public struct OutgoingMessage: Sendable {
         self.messageID = messageID
         self.data = data
     }
+
+    /// Appends the header lines (`Name: value` CRLF each), the blank line and the body: the end of every
+    /// message digest writes, after any DKIM signatures.
+    static func append(headers: [(String, String)], body: [UInt8], to data: inout [UInt8]) {
+        for (name, value) in headers {
+            data += name.utf8
+            data += [0x3A, 0x20]
+            data += value.utf8
+            data += [0x0D, 0x0A]
+        }
+        data += [0x0D, 0x0A]
+        data += body
+    }
 }
 
 /// Someone a message is for: their subscriber id (what the unsubscribe token names) and mailbox.
@@ -139,14 +152,7 @@ public struct DigestMessageBuilder: Sendable {
             data += try signer.signatures(
                 headers: headers, bodyHash: Array(digest), timestamp: Int(date.timeIntervalSince1970))
         }
-        for (name, value) in headers {
-            data += name.utf8
-            data += [0x3A, 0x20]
-            data += value.utf8
-            data += [0x0D, 0x0A]
-        }
-        data += [0x0D, 0x0A]
-        data += body
+        OutgoingMessage.append(headers: headers, body: body, to: &data)
         return OutgoingMessage(
             envelopeFrom: publication.sender.address, recipient: reader.mailbox.address, messageID: messageID,
             data: data)

@@ -96,14 +96,7 @@ public struct NoticeMessage: Sendable {
         if let signer {
             data += try signer.signatures(headers: headers, body: body, timestamp: Int(date.timeIntervalSince1970))
         }
-        for (name, value) in headers {
-            data += name.utf8
-            data += [0x3A, 0x20]
-            data += value.utf8
-            data += [0x0D, 0x0A]
-        }
-        data += [0x0D, 0x0A]
-        data += body
+        OutgoingMessage.append(headers: headers, body: body, to: &data)
         return OutgoingMessage(
             envelopeFrom: publication.sender.address, recipient: reader.address, messageID: messageID, data: data)
     }
