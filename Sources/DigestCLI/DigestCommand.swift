@@ -62,7 +62,8 @@ public struct DigestCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self, RenderCommand.self,
+            InitCommand.self, GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self,
+            RenderCommand.self,
             SendCommand.self,
             SubscribersCommand.self,
             FeedsCommand.self, DKIMCommand.self, TemplatesCommand.self, ServeCommand.self,

@@ -79,8 +79,9 @@ struct InitCommand: AsyncParsableCommand {
         ]
         Console.out("Created \(settings.name) in \(shown == "." ? "this folder" : shown):")
         for name in created {
-            Console.out("  " + name.padding(toLength: max(18, name.count + 2), withPad: " ", startingAt: 0)
-                + (what[name] ?? "the templates, yours to change"))
+            Console.out(
+                "  " + name.padding(toLength: max(18, name.count + 2), withPad: " ", startingAt: 0)
+                    + (what[name] ?? "the templates, yours to change"))
         }
         for name in kept { Console.out("  kept \(name): it exists already") }
         var steps: [(String, String)] = []

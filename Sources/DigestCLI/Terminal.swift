@@ -58,7 +58,8 @@ struct Terminal {
         posix_spawnattr_setsigmask(&attributes, &unblocked)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let arguments = ["/bin/sh", "-c", pager].map { strdup($0) }
+        let words: [String] = ["/bin/sh", "-c", pager]
+        let arguments = words.map { strdup($0) }
         let variables = environment.map { strdup("\($0.key)=\($0.value)") }
         defer { for pointer in arguments + variables { free(pointer) } }
         let argv = arguments + [nil]

@@ -87,11 +87,13 @@ final class YAMLReader {
             let fix = "keep one '\(name):' in this mapping and delete the other (YAML allows each key once)"
             guard let places = seen[name], places.count >= 2 else {
                 return Problem(
-                    file: file, line: line, column: column, message: "'\(name)' appears twice in this mapping", fix: fix)
+                    file: file, line: line, column: column, message: "'\(name)' appears twice in this mapping", fix: fix
+                )
             }
             return Problem(
                 file: file, line: places[1], column: column,
-                message: "'\(name)' appears \(places.count == 2 ? "twice" : "\(places.count) times") (first on line \(places[0]))",
+                message:
+                    "'\(name)' appears \(places.count == 2 ? "twice" : "\(places.count) times") (first on line \(places[0]))",
                 fix: fix)
         }
     }

@@ -80,7 +80,8 @@ public enum Init {
             problems.append("--domain: '\(settings.domain)' is not a host name such as example.com")
         }
         if EmailAddress(settings.sender) == nil {
-            problems.append("--sender: '\(settings.sender)' is not an email address: \(EmailAddress.reason(settings.sender))")
+            problems.append(
+                "--sender: '\(settings.sender)' is not an email address: \(EmailAddress.reason(settings.sender))")
         }
         if TimeZone(identifier: settings.timeZone) == nil {
             problems.append(
@@ -120,7 +121,8 @@ public enum Init {
             if !manager.fileExists(atPath: workspace.root.path) {
                 try manager.createDirectory(at: workspace.root, withIntermediateDirectories: true)
             }
-            try write(publicationYAML(settings), to: workspace.configFile, created: &created, kept: &kept, in: workspace)
+            try write(
+                publicationYAML(settings), to: workspace.configFile, created: &created, kept: &kept, in: workspace)
             if manager.fileExists(atPath: workspace.editionsFolder.path) {
                 kept.append("Editions/")
             } else {

@@ -30,7 +30,7 @@ struct TerminalTests {
             let shown = clock.now - start
             print("\(command): the first screen after \(shown)")
             // The pager holds the screen: its prompt is on the last line, the shell's is not there.
-            #expect(!screen.contains(TerminalSession.prompt + "echo"))
+            #expect(!screen.contains(TerminalSession.prompt + " echo"))
             try await terminal.press("q")
             try await terminal.waitFor("the shell's prompt after q") { screen in
                 screen.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?

@@ -8,7 +8,8 @@ import Foundation
 /// Every wait polls the screen (`capture-pane`) until a deadline; `stop()` kills this server only.
 public final class TerminalSession: @unchecked Sendable {
     public let socket: String
-    public static let prompt = "digest-test$ "
+    /// The shell's prompt as the screen shows it (`capture-pane` drops the space PS1 ends with).
+    public static let prompt = "digest-test$"
     private let tmux: String
     private var stopped = false
 
@@ -26,19 +27,28 @@ public final class TerminalSession: @unchecked Sendable {
         let inherited = ProcessInfo.processInfo.environment
         var variables = [
             "PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "HOME": inherited["HOME"] ?? "/tmp",
-            "TERM": "screen", "LANG": "C.UTF-8", "PS1": Self.prompt,
+            "TERM": "screen", "LANG": "C.UTF-8", "PS1": Self.prompt + " ",
         ]
         variables.merge(environment) { $1 }
         let command =
             ["env", "-i"] + variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
             + ["bash", "--norc", "--noprofile", "-i"]
+        // The server (and so the shell) would inherit this test process's signal mask and ignored signals:
+        // its threads block most signals, and a shell with SIGCHLD, SIGTTOU and SIGTERM blocked has no real
+        // job control (the pager bug this exists for would not even show). The server starts from a clean
+        // slate, with its standard streams away from the test's pipes (it outlives its starting client).
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(socket).log")
         let started = try await Subprocess.run(
-            tmux,
-            ["-L", socket, "-f", "/dev/null", "new-session", "-d", "-x", "\(columns)", "-y", "\(rows)", "-c",
-             directory.path] + command)
+            Subprocess.python,
+            [
+                "-c", Self.cleanStart, log.path, tmux, "-L", socket, "-f", "/dev/null", "new-session", "-d", "-x",
+                "\(columns)", "-y", "\(rows)", "-c", directory.path,
+            ] + command)
         guard started.status == 0 else {
-            throw SetupFailure(message: "tmux did not start: \(started.stderr)")
+            let errors = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw SetupFailure(message: "tmux did not start (status \(started.status)): \(errors)\(started.stderr)")
         }
+        try? FileManager.default.removeItem(at: log)
         _ = try await waitFor("the shell's prompt", deadline: deadline) { $0.contains(Self.prompt) }
     }
 
@@ -115,6 +125,27 @@ public final class TerminalSession: @unchecked Sendable {
         try? process.run()
         process.waitUntilExit()
     }
+
+    /// Execs argv[2...] with no blocked signals, default dispositions, standard input and output on
+    /// /dev/null, standard error into the file argv[1], and no other open files.
+    static let cleanStart = """
+        import os, signal, sys
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        for number in range(1, signal.NSIG):
+            if number in (signal.SIGKILL, signal.SIGSTOP):
+                continue
+            try:
+                signal.signal(number, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        null = os.open(os.devnull, os.O_RDWR)
+        log = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        os.dup2(log, 2)
+        os.closerange(3, 4096)
+        os.execv(sys.argv[2], sys.argv[2:])
+        """
 
     /// `tmux` from PATH, if installed.
     public static var tmux: String? {
