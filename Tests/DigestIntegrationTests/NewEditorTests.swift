@@ -84,19 +84,19 @@ struct NewEditorTests {
         let terminal = try await TerminalSession(directory: parent)
         do {
             try await terminal.type("\(DigestBinary.path) init notes --time-zone Europe/Paris")
-            try await terminal.waitFor("the name's question") { $0.contains("Publication name [notes]: ") }
+            try await terminal.waitFor("the name's question") { $0.contains("Publication name [notes]:") }
             try await terminal.type("Les Notes")
             try await terminal.waitFor("the domain's question") { $0.contains("Your domain") }
             try await terminal.type("not a domain")
             try await terminal.waitFor("the domain asked again") { $0.contains("is not a host name") }
             try await terminal.type("notes.example.fr")
-            try await terminal.waitFor("the sender's question") { $0.contains("[digest@notes.example.fr]: ") }
+            try await terminal.waitFor("the sender's question") { $0.contains("[digest@notes.example.fr]:") }
             try await terminal.type("")
             try await terminal.waitFor("the language's question") { $0.contains("Language") }
             try await terminal.type("fr")
-            try await terminal.waitFor("the feeds' question") { $0.contains("Feed 1: ") }
+            try await terminal.waitFor("the feeds' question") { $0.contains("Feed 1:") }
             try await terminal.type("https://notes.example.fr/feed/")
-            try await terminal.waitFor("the second feed's question") { $0.contains("Feed 2: ") }
+            try await terminal.waitFor("the second feed's question") { $0.contains("Feed 2:") }
             try await terminal.type("")
             try await terminal.waitFor("the next steps") { $0.contains("Next:") }
             #expect(try await terminal.lastExitStatus() == 0)
