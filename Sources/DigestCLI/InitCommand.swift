@@ -77,7 +77,7 @@ struct InitCommand: AsyncParsableCommand {
             "Editions/": "one folder per edition, written by digest gather",
             ".gitignore": "keeps the subscriber database, keys and caches out of git",
         ]
-        Console.out("Created \(settings.name) in \(shown == "." ? "this folder" : shown):")
+        Console.out("Created \(settings.name) in \(shown == "." ? "this folder" : shown + "/"):")
         for name in created {
             Console.out(
                 "  " + name.padding(toLength: max(18, name.count + 2), withPad: " ", startingAt: 0)

@@ -258,10 +258,13 @@ public enum Init {
 
     /// `text` as a YAML scalar: plain when that reads back as the same text, else double-quoted.
     static func yaml(_ text: String) -> String {
-        let plainSafe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: " ._-/@+"))
+        // Letters, digits and what names, addresses and URLs use; never ": " or " #", which YAML reads
+        // as a key or a comment.
+        let plainSafe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: " ._-/@+:?&=%~#"))
         let reserved: Set<String> = ["true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"]
         if let first = text.unicodeScalars.first, CharacterSet.alphanumerics.contains(first),
-            text.unicodeScalars.allSatisfy(plainSafe.contains), !text.hasSuffix(" "),
+            text.unicodeScalars.allSatisfy(plainSafe.contains), !text.hasSuffix(" "), !text.hasSuffix(":"),
+            !text.contains(": "), !text.contains(" #"),
             !reserved.contains(text.lowercased()), Double(text) == nil
         {
             return text

@@ -25,7 +25,7 @@ struct NewEditorTests {
                 "--feed", "Listen=\(feeds.url("feeds/podcast.xml"))", "--feed", "Watch=\(feeds.url("feeds/video.xml"))",
             ], in: parent)
         #expect(created.status == 0, "\(created.stdout)\(created.stderr)")
-        #expect(created.stdout.contains("Created Morning Notes in morning:"))
+        #expect(created.stdout.contains("Created Morning Notes in morning/:"))
         #expect(created.stdout.contains("  publication.yaml"))
         #expect(created.stdout.contains("cd morning"))
         for name in ["publication.yaml", "Editions", ".gitignore"] {

@@ -48,6 +48,19 @@ struct InitTests {
         }
     }
 
+    /// Names and URLs that YAML would read otherwise (a comment, a key, a number, a boolean) come back as typed.
+    @Test func trickyValuesReadBackAsTyped() throws {
+        for name in ["Notes #1", "News: Today", "yes", "2026", "\"Quoted\" \\ back", "Ünïcödé خبر", "a:b"] {
+            var settings = Self.settings
+            settings.name = name
+            settings.feeds = ["https://example.org/feed?x=1#top", "Section: One=https://example.org/a:b"]
+            let publication = try Publication.decode(Init.publicationYAML(settings), file: "publication.yaml")
+            #expect(publication.name == name)
+            #expect(publication.feeds.map(\.url) == ["https://example.org/feed?x=1#top", "https://example.org/a:b"])
+            #expect(publication.feeds.map(\.section) == ["Today", "Section: One"])
+        }
+    }
+
     @Test func initRefusesAWorkspaceAndKeepsOtherFiles() throws {
         let folder = try Repository.temporaryFolder("init")
         try "mine\n".write(to: folder.appendingPathComponent(".gitignore"), atomically: true, encoding: .utf8)
