@@ -125,8 +125,12 @@ struct NewEditorTests {
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--time-zone: 'Mars/Olympus' is not a time zone name"))
 
-        let made = try await cli.digest(["init", "notes", "--domain", "example.org", "--yes"], in: parent)
+        let made = try await cli.digest(["init", "notes", "--domain", "example.org", "--yes", "--templates"], in: parent)
         #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.contains("Templates/ (10 templates)"), "\(made.stdout)")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: parent.appendingPathComponent("notes/Templates/partials/html/video.mustache").path))
         let file = parent.appendingPathComponent("notes/publication.yaml")
         let before = try Data(contentsOf: file)
         let again = try await cli.digest(["init", "notes", "--domain", "example.com", "--yes"], in: parent)
