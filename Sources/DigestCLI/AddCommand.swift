@@ -31,5 +31,10 @@ struct AddCommand: AsyncParsableCommand {
             url: url, section: section, workspace: options.workspace, date: date, environment: Live.environment)
         Console.out("added \"\(report.title)\" to \(report.section) in \(report.file)")
         if report.undated { Console.out("  note: the page gives no publication time") }
+        if let backup = report.backup {
+            Console.out(
+                "  note: your file was in a shape add cannot edit in place; it was rewritten and your version kept as \(backup)"
+            )
+        }
     }
 }

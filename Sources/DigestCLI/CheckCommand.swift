@@ -1,5 +1,6 @@
 import ArgumentParser
 import DigestCore
+import DigestDNS
 import DigestWorkflow
 import Foundation
 
@@ -23,15 +24,32 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Seconds each link may take to answer (1-60).")
     var timeout: Int = 5
 
+    @Flag(help: "Also check the publication's DNS first (as digest dns check does).")
+    var dns = false
+
+    @Option(help: "With --dns: the DNS server to ask, HOST:PORT. Default: the system's.")
+    var resolver: String?
+
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
         if !(1...60).contains(timeout) { throw ValidationError("--timeout must be between 1 and 60 seconds") }
+        if let resolver, DNSServer(resolver) == nil {
+            throw ValidationError("--resolver must be an IP address and port, e.g. 127.0.0.1:53, not '\(resolver)'")
+        }
     }
 
     func run() async throws {
         let environment = Live.environment
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
+        var dnsErrors = false
+        if dns {
+            let report = try await DNSCheck.run(
+                workspace: options.workspace, resolver: resolver, timeout: 3, bounceDomain: nil,
+                environment: environment)
+            Console.out(report.text)
+            dnsErrors = !report.isReady
+        }
         let html = loaded.rendered.html.utf8.count
         Console.out(
             "Checking \(loaded.displayPath): \(loaded.edition.items.count) items, HTML part "
@@ -51,6 +69,13 @@ struct CheckCommand: AsyncParsableCommand {
             report.findings.isEmpty
                 ? "No problems found."
                 : "\(Self.count(report.errors, "error")), \(Self.count(report.warnings, "warning"))")
+        // A timer's `digest send --if-checked` sends only what passed here, unchanged since.
+        if report.errors == 0 { try SendGate.approve(loaded) } else { SendGate.revoke(loaded) }
+        if dnsErrors && report.errors == 0 {
+            throw CommandFailure(
+                message: "the publication's DNS has records to publish (above) before sending",
+                status: ExitStatus.badInput)
+        }
         if report.errors > 0 {
             throw CommandFailure(
                 message: "\(loaded.displayPath) has \(Self.count(report.errors, "error")) to fix before sending",

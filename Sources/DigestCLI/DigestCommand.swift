@@ -63,10 +63,10 @@ public struct DigestCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self,
-            RenderCommand.self,
-            SendCommand.self,
+            RenderCommand.self, SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
             SubscribersCommand.self,
-            FeedsCommand.self, DKIMCommand.self, TemplatesCommand.self, ServeCommand.self,
+            FeedsCommand.self, DKIMCommand.self, BouncesCommand.self, DNSCommand.self, TemplatesCommand.self,
+            ServeCommand.self, SubscribeFormCommand.self,
         ]
     )
 

@@ -39,6 +39,11 @@ struct GatherCommand: AsyncParsableCommand {
             "\(report.file): \(merge.added.count) added, \(merge.updated.count) updated, "
                 + "\(merge.keptOut) cut by you and kept out, \(merge.duplicates) duplicate\(merge.duplicates == 1 ? "" : "s") skipped"
                 + (failed > 0 ? "; \(failed) feed\(failed == 1 ? "" : "s") failed" : ""))
+        if let backup = report.backup {
+            Console.out(
+                "  note: your file was in a shape gather cannot edit in place; it was rewritten and your version kept as \(backup)"
+            )
+        }
         if failed > 0 { throw ExitCode(ExitStatus.someFeedsFailed) }
     }
 

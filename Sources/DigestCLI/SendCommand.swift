@@ -54,6 +54,21 @@ struct SendCommand: AsyncParsableCommand {
     @Flag(help: "Send again to readers whose messages were in flight when an earlier run died.")
     var resendInDoubt = false
 
+    @Flag(help: "Send without asking (for scripts and timers); without a terminal digest send needs it.")
+    var yes = false
+
+    @Option(help: "Wait until this time of day (HH:MM in the publication's time zone), then send.")
+    var at: String?
+
+    @Flag(help: "Send only if digest check passed on the edition exactly as it is now (for timers).")
+    var ifChecked = false
+
+    @Flag(help: "Send even though the offline checks find errors (an empty edition, two leads, …).")
+    var noCheck = false
+
+    @Flag(help: "Start a new run of the edition as it is now, for the readers earlier runs did not send to.")
+    var newRun = false
+
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
@@ -62,6 +77,9 @@ struct SendCommand: AsyncParsableCommand {
         if let rate, rate <= 0 { throw ValidationError("--rate must be above 0") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if !(1...20).contains(maxAttempts) { throw ValidationError("--max-attempts must be between 1 and 20") }
+        if let at, Schedule.moment(at, on: Date(), in: .gmt) == nil {
+            throw ValidationError("--at takes a time of day, HH:MM (or HH:MM:SS), e.g. --at 07:00")
+        }
         guard let to else { return }
         let addresses = Self.split(to)
         if addresses.isEmpty { throw ValidationError("--to needs at least one address") }
@@ -71,6 +89,9 @@ struct SendCommand: AsyncParsableCommand {
                 bad.map { "'\($0)' is not an email address: \(EmailAddress.reason($0))" }.joined(separator: "\n"))
         }
         if dryRun != nil { throw ValidationError("--dry-run writes the whole run; leave out --to") }
+        if at != nil || newRun || ifChecked {
+            throw ValidationError("--at, --if-checked and --new-run are for a run to subscribers; leave out --to")
+        }
     }
 
     /// This command line as typed, for "run it again" advice.
@@ -126,31 +147,61 @@ struct SendCommand: AsyncParsableCommand {
             options: SendOptions(
                 connections: connections, rate: rate, maxRunAttempts: maxAttempts, backoff: retryDelay,
                 limit: limit, messagesPerConnection: messagesPerConnection),
-            dryRun: dryRun.map(environment.path), resendInDoubt: resendInDoubt)
+            dryRun: dryRun.map(environment.path), resendInDoubt: resendInDoubt, newRun: newRun)
+        if ifChecked { try SendGate.requireApproval(loaded) }
+        if !noCheck {
+            let report = try SendGate.check(loaded)
+            if report.warnings > 0 {
+                Console.out(
+                    "Checked (offline): \(report.warnings) warning\(report.warnings == 1 ? "" : "s"), no error.")
+            }
+        }
+        let date = loaded.edition.date
+        if dryRun == nil && !yes {
+            guard try confirm(try SubscriberRun.plan(loaded, settings: settings, environment: environment), date: date)
+            else {
+                Console.out("Not sent; nothing was changed.")
+                return
+            }
+        }
+        if let at {
+            guard try waitUntil(at, publication: loaded.publication, environment: environment) else {
+                Console.out("Cancelled before \(at): nothing was sent.")
+                return
+            }
+        }
         let run = try SubscriberRun.prepare(loaded, settings: settings, environment: environment)
         let start = run.start
         if start.isNew {
             Console.out("Run \(run.key): recorded \(start.recipients) recipients (the active subscribers now).")
+        } else if !run.changedSinceFrozen.isEmpty {
+            Console.out(
+                "note: \(run.changedSinceFrozen.joined(separator: " and ")) changed since run \(run.key) started; the rest "
+                    + "of the list gets the message as it was frozen then, as the first readers did. To send the "
+                    + "edition as it is now to the readers not yet sent, use --new-run.")
         }
         if !start.inDoubt.isEmpty {
             Console.out(
                 "\(start.inDoubt.count) message\(start.inDoubt.count == 1 ? " was" : "s were") in flight when an earlier run stopped; "
                     + "the server may have them. Not sent again (use --resend-in-doubt to send them):")
             for delivery in start.inDoubt.prefix(20) { Console.out("  in doubt  \(delivery.email)") }
-            if start.inDoubt.count > 20 { Console.out("  … and \(start.inDoubt.count - 20) more (digest send --help)") }
+            if start.inDoubt.count > 20 {
+                Console.out("  … and \(start.inDoubt.count - 20) more: digest runs \(date) lists them all")
+            }
         }
         Console.out(
-            "Sending \"\(loaded.rendered.subject)\": \(run.remaining) to go, \(connections) connection\(connections == 1 ? "" : "s") to \(run.via)"
+            "Sending \"\(run.subject)\": \(run.remaining) to go, \(connections) connection\(connections == 1 ? "" : "s") to \(run.via)"
         )
         let interrupt = Interrupt { run.stop() }
-        let progress = ProgressDisplay(sender: run.sender, isTTY: Terminal.isTTY)
+        let progress = ProgressDisplay(
+            sender: run.sender, total: start.recipients, before: run.handledBefore, isTTY: Terminal.isTTY)
         progress.start()
         let outcome = run.send()
         progress.finish()
         interrupt.cancel()
 
         let ledger = try run.ledger()
-        Console.out(SendReport(run: run.key, ledger: ledger, progress: outcome.progress).text())
+        Console.out(SendReport(run: run.key, date: date, ledger: ledger, progress: outcome.progress).text())
         if let failure = outcome.failure {
             throw CommandFailure(message: "\(failure)\nNothing was lost: run \(Self.sameCommand) again to go on.")
         }
@@ -161,6 +212,57 @@ struct SendCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.notAllDelivered)
         }
     }
+
+    /// Asks on a terminal before a send to the whole list (true to go on); refuses without one.
+    func confirm(_ plan: SubscriberRun.Plan, date: EditionDate) throws -> Bool {
+        let command = Self.sameCommand + " --yes"
+        guard Terminal.isInteractive else {
+            throw CommandFailure(
+                message: "digest send mails every subscriber and asks first, but there is no terminal to ask on. "
+                    + "For scripts and timers: \(command)", status: ExitStatus.usage)
+        }
+        Console.out(
+            """
+            \(plan.resuming ? "Resume the run of" : "Send") \(date): "\(plan.subject)"
+              to \(plan.readers) reader\(plan.readers == 1 ? "" : "s")\(plan.resuming ? " not yet sent" : "")
+              via \(plan.relay)
+              signed \(plan.dkimDomain.map { "with DKIM for \($0)" } ?? "without DKIM")
+            """)
+        FileHandle.standardOutput.write(Data("Send now? [y/N] ".utf8))
+        let answer = (readLine() ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        return answer == "y" || answer == "yes"
+    }
+
+    /// Waits for `--at` in the publication's time zone; false when cancelled.
+    func waitUntil(_ time: String, publication: Publication, environment: DigestEnvironment) throws -> Bool {
+        let now = environment.now()
+        guard let moment = Schedule.moment(time, on: now, in: publication.timeZone) else { return true }
+        let zone = publication.timeZone.identifier
+        guard moment >= now.addingTimeInterval(-60) else {
+            throw CommandFailure(
+                message: "\(time) has passed today in \(zone): not sent. Run without --at to send now.",
+                status: ExitStatus.usage)
+        }
+        Console.out("Waiting until \(time) (\(zone)) to send; Ctrl-C cancels.")
+        let cancelled = CancelFlag()
+        let interrupt = Interrupt(message: "\nCancelled: nothing was sent.\n") { cancelled.cancel() }
+        defer { interrupt.cancel() }
+        guard Schedule.wait(until: moment, now: environment.now, stopped: { cancelled.isCancelled }) else {
+            return false
+        }
+        if environment.now().timeIntervalSince(moment) > 300 {
+            Console.out("note: it is past \(time) (the machine was asleep?): sending now.")
+        }
+        return true
+    }
+}
+
+/// Set once, from a signal handler's queue; read by the waiting thread.
+final class CancelFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    func cancel() { lock.withLock { cancelled = true } }
+    var isCancelled: Bool { lock.withLock { cancelled } }
 }
 
 /// Turns Ctrl-C (and SIGTERM) into a clean stop: the messages in flight finish and are recorded.
@@ -187,15 +289,20 @@ final class Interrupt: @unchecked Sendable {
     }
 }
 
-/// A live progress bar on a terminal; a plain line every few seconds otherwise.
+/// A live progress bar on a terminal; a plain line every few seconds otherwise. Counts are the run's:
+/// what earlier sessions handled plus this one's.
 final class ProgressDisplay: @unchecked Sendable {
     let sender: BulkSender
+    let total: Int
+    let before: Int
     let isTTY: Bool
     private let done = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
-    init(sender: BulkSender, isTTY: Bool) {
+    init(sender: BulkSender, total: Int, before: Int, isTTY: Bool) {
         self.sender = sender
+        self.total = total
+        self.before = before
         self.isTTY = isTTY
     }
 
@@ -218,16 +325,17 @@ final class ProgressDisplay: @unchecked Sendable {
 
     func draw(final: Bool) {
         let progress = sender.currentProgress
-        let total = max(progress.remaining, 1)
+        let total = max(self.total, 1)
+        let handled = min(total, before + progress.handled)
         let left = max(0, progress.remaining - progress.handled)
         let eta = progress.rate > 0 ? Int(Double(left) / progress.rate) : 0
         let numbers =
-            "\(progress.sent) sent, \(progress.deferred) deferred, \(progress.failed) failed"
+            "\(handled) of \(self.total) handled: \(progress.sent) sent now, \(progress.deferred) deferred, \(progress.failed) failed"
             + (progress.inDoubt > 0 ? ", \(progress.inDoubt) in doubt" : "")
             + String(format: " · %.0f/s · ETA %d:%02d", progress.rate, eta / 60, eta % 60)
         if isTTY {
             let width = 24
-            let filled = min(width, progress.handled * width / total)
+            let filled = min(width, handled * width / total)
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             FileHandle.standardError.write(Data("\r\u{1B}[2K\(bar) \(numbers)\(final ? "\n" : "")".utf8))
         } else if !final {
@@ -239,6 +347,7 @@ final class ProgressDisplay: @unchecked Sendable {
 /// The final account of a run, from the ledger.
 struct SendReport {
     let run: String
+    let date: EditionDate
     let ledger: SubscriberRun.Ledger
     let progress: SendProgress
 
@@ -246,8 +355,8 @@ struct SendReport {
         var lines: [String] = []
         let order: [(Delivery.State, String)] = [
             (.sent, "sent"), (.failed, "failed"), (.deferred, "deferred"), (.doubt, "in doubt"),
-            (.pending, "not yet sent"),
-            (.sending, "in flight"),
+            (.left, "left the list during the run, not sent"), (.pending, "not yet sent"), (.sending, "in flight"),
+            (.superseded, "handed to a later run"),
         ]
         lines.append(
             "Run \(run): "
@@ -257,14 +366,16 @@ struct SendReport {
             String(
                 format: "This session: %d messages in %.1f s (%.0f/s).", progress.handled, progress.elapsed,
                 progress.rate))
-        let lists: [(String, [Delivery])] = [
-            ("Failed (not sent again):", ledger.failed),
-            ("Deferred (the next run tries again):", ledger.deferred),
-            ("In doubt (perhaps delivered; --resend-in-doubt sends them again):", ledger.doubt),
+        let lists: [(String, [Delivery], Delivery.State)] = [
+            ("Failed (not sent again):", ledger.failed, .failed),
+            ("Deferred (the next run tries again):", ledger.deferred, .deferred),
+            ("In doubt (perhaps delivered; --resend-in-doubt sends them again):", ledger.doubt, .doubt),
         ]
-        for (heading, deliveries) in lists where !deliveries.isEmpty {
+        for (heading, deliveries, state) in lists where !deliveries.isEmpty {
             lines.append(heading)
             lines += deliveries.map { "  \($0.email)  \($0.reply ?? "")" }
+            let more = (ledger.counts[state] ?? 0) - deliveries.count
+            if more > 0 { lines.append("  … and \(more) more: digest runs \(date) lists them all") }
         }
         return lines.joined(separator: "\n")
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DigestCore
+import DigestCurl
 import DigestServe
 import DigestStore
 import DigestWorkflow
@@ -16,6 +17,10 @@ struct ServeCommand: AsyncParsableCommand {
               GET  /editions/DATE        an edition as a web page; DATE.txt: its text
               GET  /preview/DATE         --preview only: the draft, live reload
               GET  /preview/DATE.txt     --preview only: the draft's text part
+              GET  /subscribe            --signups only: the sign-up form
+              POST /subscribe            --signups only: record a pending reader, mail a confirmation
+              GET  /confirm?t=TOKEN      --signups only: a page with a Confirm button
+              POST /confirm              --signups only: the reader is active from now on
             Published: dated today or earlier in the publication's time zone.
             The unsubscribe key comes from DIGEST_UNSUBSCRIBE_KEY or
             DIGEST_UNSUBSCRIBE_KEY_FILE (the key digest send signs with).
@@ -39,9 +44,53 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Connections open at once; one more is answered 503.")
     var maxConnections = 512
 
+    @Flag(
+        help: """
+            Serve /subscribe and /confirm: sign-up with double opt-in, confirmations mailed through the \
+            publication's SMTP relay (DIGEST_SMTP_USER/PASSWORD as for send) and signed with DIGEST_SIGNUP_KEY \
+            (or the unsubscribe key).
+            """)
+    var signups = false
+
+    @Option(help: "The public address of this server, for confirmation links (default: unsubscribe_url's origin).")
+    var publicURL: String?
+
+    @Option(help: "With --signups: the SMTP relay for confirmations (default: the publication's smtp.url).")
+    var smtp: String?
+
+    @Option(help: "With --signups: messages waiting for the relay at most; a sign-up beyond that mails nothing.")
+    var signupQueue = 1_000
+
+    @Option(help: "With --signups: confirmations sent per hour in all; beyond that a sign-up sends nothing.")
+    var signupMailPerHour = 1_000
+
+    @Option(help: "Seconds between two confirmations to one address.")
+    var signupInterval: Double = 600
+
+    @Option(help: "Sign-ups accepted from one client address per hour.")
+    var signupsPerClient = 10
+
+    @Option(help: "Days a confirmation link works; unconfirmed sign-ups are deleted after that.")
+    var signupExpiryDays: Double = 7
+
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
+        if !(0...86_400).contains(signupInterval) {
+            throw ValidationError("--signup-interval must be between 0 and 86400 seconds")
+        }
+        if !(1...1_000_000).contains(signupMailPerHour) {
+            throw ValidationError("--signup-mail-per-hour must be between 1 and 1000000")
+        }
+        if !(1...100_000).contains(signupQueue) {
+            throw ValidationError("--signup-queue must be between 1 and 100000")
+        }
+        if !(1...1_000_000).contains(signupsPerClient) {
+            throw ValidationError("--signups-per-client must be between 1 and 1000000")
+        }
+        if !(0.0001...90).contains(signupExpiryDays) {
+            throw ValidationError("--signup-expiry-days must be between 0.0001 and 90")
+        }
         if !(0...65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         if !HTTPServer.isIPAddress(host) {
             throw ValidationError("'\(host)' is not an IP address: give one, e.g. --host 127.0.0.1, 0.0.0.0 or ::1")
@@ -60,12 +109,31 @@ struct ServeCommand: AsyncParsableCommand {
         let publication = try workspace.loadPublication()
         let signer = try Secrets(variables: environment.variables, workspace: workspace).unsubscribeSigner(
             listID: publication.listID)
-        let store = signer == nil ? nil : try environment.openStore(workspace)
+        // The store holds the list (unsubscribes, sign-ups) and the archive (editions as they were sent).
+        let store = try environment.openStore(workspace)
         let log: @Sendable (String) -> Void = { line in
             if line.hasPrefix("error:") { Console.error(line) } else { Console.out(line) }
         }
+        var desk: SignupDesk?
+        if signups {
+            let setup = try SignupMailSetup.load(
+                publication: publication, workspace: workspace, variables: environment.variables, smtp: smtp)
+            var settings = SignupDesk.Settings(publicURL: publicURL ?? Self.origin(publication.unsubscribeURL))
+            settings.resendInterval = signupInterval
+            settings.perClientPerHour = signupsPerClient
+            settings.expiry = signupExpiryDays * 86_400
+            settings.welcome = setup.welcome
+            settings.queueCapacity = signupQueue
+            settings.mailPerHour = signupMailPerHour
+            let relay = setup.relay
+            desk = SignupDesk(
+                store: store, signer: setup.signer, notice: setup.notice, settings: settings,
+                transport: { try CurlSMTPTransport(configuration: relay) }, now: environment.now, log: log)
+        }
+        defer { desk?.shutdown() }
         let site = DigestSite(
-            workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log)
+            workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log,
+            signup: desk)
         let server: HTTPServer
         do {
             var limits = HTTPLimits()
@@ -81,6 +149,9 @@ struct ServeCommand: AsyncParsableCommand {
                     + "set it to the key digest send signs with")
         }
         Console.out("digest serve: listening on http://\(server.address)/")
+        if let desk {
+            Console.out("digest serve: sign-ups at http://\(server.address)/subscribe (links to \(desk.publicURL))")
+        }
         if preview {
             let today = publication.today(at: environment.now())
             let latest = workspace.editionDates().last ?? today
@@ -90,5 +161,35 @@ struct ServeCommand: AsyncParsableCommand {
         defer { stop.cancel() }
         try await server.run()
         Console.out("digest serve: stopped")
+    }
+
+    /// `https://news.example` from `https://news.example/newsletter/unsubscribe`.
+    static func origin(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host
+        else { return url }
+        return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
+    }
+}
+
+struct SubscribeFormCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "subscribe-form",
+        abstract: "Print an HTML sign-up form to paste into the publication's own site (posts to digest serve).")
+
+    @Option(help: "The public address of digest serve (default: unsubscribe_url's origin).")
+    var publicURL: String?
+
+    @Option(help: "A thank-you page to send readers to after signing up (on the publication's own host).")
+    var thanks: String?
+
+    @OptionGroup var options: WorkspaceOptions
+
+    func run() async throws {
+        let environment = Live.environment
+        let publication = try environment.workspace(options.workspace).loadPublication()
+        var base = publicURL ?? ServeCommand.origin(publication.unsubscribeURL)
+        while base.hasSuffix("/") { base.removeLast() }
+        Console.out(
+            SubscribeFormSnippet.html(action: base + "/subscribe", thanks: thanks, publication: publication.name))
     }
 }

@@ -29,58 +29,93 @@ struct SubscribersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import subscribers from a CSV file (a header row names the columns).",
             discussion: """
-                Columns are found by their header: email (or "Email Address"), name (or first and last name),
-                status (active, unsubscribed, bounced, complained; Mailchimp's "cleaned" is bounced). Other
-                columns are kept as attributes. Comma, semicolon or tab separated; a UTF-8 BOM is fine.
+                Exports of Mailchimp (one file per status), Substack, Ghost, listmonk, Buttondown, Kit and
+                beehiiv are recognised by their columns, and each reader's status read the way that service
+                writes it (docs/subscribers.md lists the columns read). A file whose status cannot be told
+                is refused unless --status names it for every row; an unknown status value rejects its row.
+                Other columns are kept as attributes; tags, join and confirmation times are kept.
                 Rejected rows are listed with their line numbers; the rest is imported in one transaction.
-                An import never makes an unsubscribed or bounced reader active again.
+                An import never makes an unsubscribed, bounced or complained reader active again.
                 """)
 
         @Argument(help: "The CSV file.") var file: String
+        @Option(
+            help: """
+                The status of every row whose own status does not say the reader left: active, unsubscribed, \
+                bounced or complained. Needed when the file does not say.
+                """) var status: Subscriber.Status?
         @OptionGroup var options: WorkspaceOptions
 
         func run() async throws {
-            let environment = Live.environment
-            let workspace = try environment.workspace(options.workspace)
-            let url = URL(fileURLWithPath: file, relativeTo: environment.currentDirectory)
-            guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw CommandFailure(message: "cannot read \(file)")
-            }
-            let parsed: SubscriberCSV.Result
-            do {
-                parsed = try SubscriberCSV.parse(data)
-            } catch {
-                throw Problem(file: file, message: "\(error)")
-            }
-            for rejection in parsed.rejected {
+            let report = try SubscriberImport.run(
+                file: file, status: status, workspace: options.workspace, environment: Live.environment)
+            for rejection in report.rejected {
                 Console.error("\(file):\(rejection.line): rejected: \(rejection.reason)")
             }
-            let store = try environment.openStore(workspace)
-            let counts = try store.importRows(
-                parsed.rows, source: "import:\(url.lastPathComponent)", now: environment.now())
+            for variant in report.caseVariantsInFile { Console.error("\(file):\(variant.line): warning: \(variant)") }
+            for variant in report.counts.caseVariants {
+                Console.error(
+                    "\(file):\(variant.line): warning: \(variant.address) and \(variant.other) (on the list already) "
+                        + "differ only in case: kept as two readers")
+            }
+            let counts = report.counts
+            Console.out("\(file): a \(report.service.displayName) export; status from \(report.statusFrom)")
             Console.out(
                 "\(file): \(counts.added) added, \(counts.updated) updated, \(counts.unchanged) unchanged, "
-                    + "\(parsed.duplicates) duplicate row\(parsed.duplicates == 1 ? "" : "s") merged, \(parsed.rejected.count) rejected"
-            )
+                    + "\(report.duplicates) duplicate row\(report.duplicates == 1 ? "" : "s") merged, "
+                    + "\(report.rejected.count) rejected")
         }
     }
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add one subscriber.")
+        static let configuration = CommandConfiguration(
+            abstract: "Add one subscriber, or bring back one who unsubscribed (--resubscribe).")
         @Argument(help: "The address.") var email: String
         @Option(help: "The reader's name.") var name = ""
+        @Flag(help: "Make a reader who unsubscribed active again (they asked to come back).") var resubscribe = false
+        @Flag(
+            help: """
+                With --resubscribe: also make a bounced or complained reader active again. Use it only when the \
+                reader told you the address works and they want the mail: mailing a complainer hurts delivery.
+                """) var overrideBounceOrComplaint = false
         @OptionGroup var options: WorkspaceOptions
 
         func run() async throws {
             let environment = Live.environment
             let store = try options.openStore(environment)
+            if resubscribe {
+                let address = try SubscribersCommand.address(email)
+                switch try store.resubscribe(
+                    address, overridingBounceOrComplaint: overrideBounceOrComplaint, source: "add --resubscribe",
+                    now: environment.now())
+                {
+                case .resubscribed(let from): Console.out("resubscribed \(address) (was \(from.rawValue))")
+                case .alreadyActive: Console.out("\(address) is active already")
+                case .refused(let status):
+                    throw CommandFailure(
+                        message: "\(address) is \(status.rawValue): not resubscribed. If the reader told you the "
+                            + "address works and they want the mail, add --override-bounce-or-complaint")
+                case .unknown:
+                    throw CommandFailure(message: "\(address) is not on the list: add it without --resubscribe")
+                }
+                return
+            }
             switch try store.add(
                 try SubscribersCommand.address(email), name: TextMarks.singleLine(name), source: "add",
                 now: environment.now())
             {
-            case .added(let subscriber): Console.out("added \(subscriber.email)")
+            case .added(let subscriber):
+                Console.out("added \(subscriber.email)")
+                for other in try store.caseVariants(of: subscriber.email) {
+                    Console.error(
+                        "warning: \(subscriber.email) and \(other) differ only in case: kept as two readers "
+                            + "(most mail systems deliver both to one mailbox)")
+                }
             case .exists(let subscriber):
-                Console.out("\(subscriber.email) is on the list already (\(subscriber.status.rawValue))")
+                let hint =
+                    subscriber.status == .unsubscribed
+                    ? "; to bring the reader back: digest subscribers add --resubscribe \(subscriber.email)" : ""
+                Console.out("\(subscriber.email) is on the list already (\(subscriber.status.rawValue))\(hint)")
             }
         }
     }
@@ -131,15 +166,26 @@ struct SubscribersCommand: AsyncParsableCommand {
                     Console.out("\(subscriber.email)  \(subscriber.status.rawValue)\(name)")
                 }
             }
+            let pending = try store.pendingSignups()
+            if !count && status == nil {
+                for signup in pending {
+                    let name = signup.name.isEmpty ? "" : "  \(signup.name)"
+                    Console.out("\(signup.address)  pending since \(Timestamp.format(signup.createdAt))\(name)")
+                }
+            }
             let counts = try store.counts()
             let shown = Subscriber.Status.allCases.filter { status == nil || $0 == status }
-            Console.out(shown.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+            var summary = shown.map { "\(counts[$0] ?? 0) \($0.rawValue)" }
+            if status == nil { summary.append("\(pending.count) pending (signed up, not confirmed)") }
+            Console.out(summary.joined(separator: ", "))
         }
     }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write subscribers as CSV (email, name, status, joined_at, source).")
+            abstract:
+                "Write subscribers as CSV (email, name, status, joined_at, source, confirmed_at, service, tags, attributes)."
+        )
         @Option(help: "Only this status.") var status: Subscriber.Status?
         @Option(help: "The file to write. Default: standard output.") var out: String?
         @OptionGroup var options: WorkspaceOptions

@@ -13,6 +13,9 @@ import Foundation
 struct Terminal {
     static var isTTY: Bool { isatty(STDOUT_FILENO) == 1 }
 
+    /// Both standard input and output are a terminal: a person can be asked.
+    static var isInteractive: Bool { isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 }
+
     /// Columns and rows of the terminal, from the kernel, then `COLUMNS`/`LINES`, else 80×24.
     static func size(variables: [String: String]) -> (columns: Int, rows: Int) {
         var window = winsize()
@@ -111,6 +114,14 @@ struct Terminal {
 enum Console {
     static func out(_ text: String) {
         FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    /// `value` as pretty JSON, for scripts.
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        out(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
     static func error(_ text: String) {

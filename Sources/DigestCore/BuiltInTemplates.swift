@@ -71,6 +71,22 @@ public enum BuiltInTemplates {
 </td>
 </tr>
 {{/hasNote}}
+{{#lead}}
+<tr>
+<td class="digest-pad" style="padding:28px 32px 4px 32px;text-align:{{startSide}};font-family:Arial,Helvetica,sans-serif;">
+<p class="digest-accent" dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:16px;font-weight:bold;text-transform:uppercase;color:#b3261e;">{{labels.topStory}}</p>
+{{#article}}
+{{> partials/html/article}}
+{{/article}}
+{{#podcast}}
+{{> partials/html/podcast}}
+{{/podcast}}
+{{#video}}
+{{> partials/html/video}}
+{{/video}}
+</td>
+</tr>
+{{/lead}}
 {{#sections}}
 <tr>
 <td class="digest-pad" style="padding:28px 32px 0 32px;text-align:{{startSide}};font-family:Arial,Helvetica,sans-serif;">
@@ -79,7 +95,7 @@ public enum BuiltInTemplates {
 </tr>
 {{#isEmpty}}
 <tr>
-<td class="digest-pad digest-muted" style="padding:12px 32px 0 32px;text-align:{{startSide}};font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:22px;color:#5f6b76;">Nothing in this section today.</td>
+<td class="digest-pad digest-muted" style="padding:12px 32px 0 32px;text-align:{{startSide}};font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:22px;color:#5f6b76;">{{labels.emptySection}}</td>
 </tr>
 {{/isEmpty}}
 {{#items}}
@@ -120,6 +136,22 @@ public enum BuiltInTemplates {
 
 {{note}}
 {{/hasNote}}
+{{#lead}}
+
+
+{{leadHeading}}
+{{leadRule}}
+
+{{#article}}
+{{> partials/text/article}}
+{{/article}}
+{{#podcast}}
+{{> partials/text/podcast}}
+{{/podcast}}
+{{#video}}
+{{> partials/text/video}}
+{{/video}}
+{{/lead}}
 {{#sections}}
 
 
@@ -127,7 +159,7 @@ public enum BuiltInTemplates {
 {{rule}}
 {{#isEmpty}}
 
-Nothing in this section today.
+{{labels.emptySection}}
 {{/isEmpty}}
 {{#items}}
 
@@ -154,7 +186,6 @@ Nothing in this section today.
 {{#image}}
 <a href="{{url}}" style="text-decoration:none;"><img class="digest-image" src="{{src}}" width="536" alt="{{alt}}" style="display:block;width:100%;max-width:536px;height:auto;border:0;margin:0 0 12px 0;font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#5f6b76;"></a>
 {{/image}}
-<p class="digest-accent" style="margin:0 0 4px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:16px;font-weight:bold;text-transform:uppercase;color:#b3261e;">Top story</p>
 <h3 class="digest-lead digest-serif" dir="auto" style="margin:0 0 6px 0;font-family:Georgia,'Times New Roman',Times,serif;font-size:26px;line-height:32px;font-weight:bold;"><a class="digest-text" href="{{url}}" style="color:#1a1a1a;text-decoration:none;">{{title}}</a></h3>
 {{/isLead}}
 {{^isLead}}
@@ -169,7 +200,7 @@ Nothing in this section today.
 {{#summary}}
 <p class="digest-text" dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:24px;color:#1a1a1a;">{{.}}</p>
 {{/summary}}
-<p style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;"><a class="digest-link" href="{{url}}" style="color:#0b5cad;text-decoration:underline;">Read the article</a></p>
+<p style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;"><a class="digest-link" href="{{url}}" style="color:#0b5cad;text-decoration:underline;">{{labels.readArticle}}</a></p>
 
 """#
         ),
@@ -181,10 +212,10 @@ Nothing in this section today.
 <td class="digest-pad digest-muted digest-rule" style="padding:28px 32px 28px 32px;text-align:{{startSide}};font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;color:#5f6b76;border-top:1px solid #e3e6ea;">
 <p dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;">{{reason}}</p>
 {{#archiveURL}}
-<p dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;"><a class="digest-muted" href="{{.}}" style="color:#5f6b76;text-decoration:underline;">View this digest in your browser</a></p>
+<p dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;"><a class="digest-muted" href="{{.}}" style="color:#5f6b76;text-decoration:underline;">{{labels.viewInBrowser}}</a></p>
 {{/archiveURL}}
 <p dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;">{{#postalAddressLines}}{{.}}<br>{{/postalAddressLines}}</p>
-<p dir="auto" style="margin:0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;"><a class="digest-muted" href="{{unsubscribeURL}}" style="color:#5f6b76;text-decoration:underline;">Unsubscribe</a></p>
+<p dir="auto" style="margin:0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:18px;"><a class="digest-muted" href="{{unsubscribeURL}}" style="color:#5f6b76;text-decoration:underline;">{{labels.unsubscribe}}</a></p>
 </td>
 </tr>
 {{/footer}}
@@ -194,8 +225,8 @@ Nothing in this section today.
         (
             "partials/html/podcast.mustache",
             #"""
-<p class="digest-muted" dir="auto" style="margin:0 0 4px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:16px;font-weight:bold;text-transform:uppercase;color:#5f6b76;">Podcast</p>
-<h3 class="digest-serif" dir="auto" style="margin:0 0 6px 0;font-family:Georgia,'Times New Roman',Times,serif;font-size:19px;line-height:25px;font-weight:bold;"><a class="digest-text" href="{{url}}" style="color:#1a1a1a;text-decoration:none;">{{title}}</a></h3>
+<p class="digest-muted" dir="auto" style="margin:0 0 4px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:16px;font-weight:bold;text-transform:uppercase;color:#5f6b76;">{{labels.podcast}}</p>
+<h3 class="digest-serif{{#isLead}} digest-lead{{/isLead}}" dir="auto" style="margin:0 0 6px 0;font-family:Georgia,'Times New Roman',Times,serif;{{#isLead}}font-size:26px;line-height:32px;{{/isLead}}{{^isLead}}font-size:19px;line-height:25px;{{/isLead}}font-weight:bold;"><a class="digest-text" href="{{url}}" style="color:#1a1a1a;text-decoration:none;">{{title}}</a></h3>
 {{#meta}}
 <p class="digest-muted" dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:13px;line-height:18px;color:#5f6b76;">{{.}}</p>
 {{/meta}}
@@ -207,7 +238,7 @@ Nothing in this section today.
 {{/summary}}
 <table role="presentation" cellpadding="0" cellspacing="0" border="0" style="border-collapse:separate;margin:4px 0 8px 0;">
 <tr>
-<td style="background-color:#0b5cad;border-radius:4px;mso-padding-alt:8px 16px;"><a href="{{listenURL}}" dir="auto" style="display:inline-block;padding:8px 16px;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;font-weight:bold;color:#ffffff;text-decoration:none;">&#9654;&nbsp;Listen{{#duration}} ({{.}}){{/duration}}</a></td>
+<td style="background-color:#0b5cad;border-radius:4px;mso-padding-alt:8px 16px;"><a href="{{listenURL}}" dir="auto" style="display:inline-block;padding:8px 16px;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;font-weight:bold;color:#ffffff;text-decoration:none;">&#9654;&nbsp;{{labels.listen}}{{#duration}} ({{.}}){{/duration}}</a></td>
 </tr>
 </table>
 
@@ -219,15 +250,15 @@ Nothing in this section today.
 {{#thumbnail}}
 <a href="{{url}}" style="text-decoration:none;"><img class="digest-image" src="{{src}}" width="536" alt="{{alt}}" style="display:block;width:100%;max-width:536px;height:auto;border:0;margin:0 0 12px 0;font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#5f6b76;"></a>
 {{/thumbnail}}
-<p class="digest-muted" style="margin:0 0 4px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:16px;font-weight:bold;text-transform:uppercase;color:#5f6b76;">Video{{#duration}} · {{.}}{{/duration}}</p>
-<h3 class="digest-serif" dir="auto" style="margin:0 0 6px 0;font-family:Georgia,'Times New Roman',Times,serif;font-size:19px;line-height:25px;font-weight:bold;"><a class="digest-text" href="{{url}}" style="color:#1a1a1a;text-decoration:none;">{{title}}</a></h3>
+<p class="digest-muted" style="margin:0 0 4px 0;font-family:Arial,Helvetica,sans-serif;font-size:12px;line-height:16px;font-weight:bold;text-transform:uppercase;color:#5f6b76;">{{labels.video}}{{#duration}} · {{.}}{{/duration}}</p>
+<h3 class="digest-serif{{#isLead}} digest-lead{{/isLead}}" dir="auto" style="margin:0 0 6px 0;font-family:Georgia,'Times New Roman',Times,serif;{{#isLead}}font-size:26px;line-height:32px;{{/isLead}}{{^isLead}}font-size:19px;line-height:25px;{{/isLead}}font-weight:bold;"><a class="digest-text" href="{{url}}" style="color:#1a1a1a;text-decoration:none;">{{title}}</a></h3>
 {{#editorNote}}
 <p class="digest-text digest-note" dir="auto" style="margin:0 0 8px 0;padding-{{startSide}}:10px;border-{{startSide}}:3px solid #b3261e;font-family:Arial,Helvetica,sans-serif;font-size:15px;line-height:22px;font-style:italic;color:#1a1a1a;">{{.}}</p>
 {{/editorNote}}
 {{#summary}}
 <p class="digest-text" dir="auto" style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:16px;line-height:24px;color:#1a1a1a;">{{.}}</p>
 {{/summary}}
-<p style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;"><a class="digest-link" href="{{url}}" style="color:#0b5cad;text-decoration:underline;">&#9654;&nbsp;Watch the video</a></p>
+<p style="margin:0 0 8px 0;font-family:Arial,Helvetica,sans-serif;font-size:14px;line-height:20px;"><a class="digest-link" href="{{url}}" style="color:#0b5cad;text-decoration:underline;">&#9654;&nbsp;{{labels.watchVideo}}</a></p>
 
 """#
         ),
@@ -235,15 +266,12 @@ Nothing in this section today.
             "partials/text/article.mustache",
             #"""
 {{%CONTENT_TYPE: TEXT}}
-{{#isLead}}
-TOP STORY
-{{/isLead}}
 {{title}}{{ref}}
 {{#meta}}
 {{.}}
 {{/meta}}
 {{#editorNote}}
-Editor's note: {{.}}
+{{labels.editorsNote}}: {{.}}
 {{/editorNote}}
 {{#summary}}
 {{.}}
@@ -259,7 +287,7 @@ Editor's note: {{.}}
 {{#footer}}
 {{reason}}
 {{#archiveURL}}
-View this digest in your browser:{{archiveRef}}
+{{labels.viewInBrowser}}:{{archiveRef}}
 {{/archiveURL}}
 
 {{#postalAddressLines}}
@@ -268,13 +296,13 @@ View this digest in your browser:{{archiveRef}}
 {{/footer}}
 {{#hasReferences}}
 
-Links
+{{labels.links}}
 {{#references}}
 [{{number}}] {{url}}
 {{/references}}
 {{/hasReferences}}
 
-To unsubscribe, open:
+{{labels.toUnsubscribe}}
 {{footer.unsubscribeURL}}
 
 """#
@@ -288,12 +316,12 @@ To unsubscribe, open:
 {{.}}
 {{/meta}}
 {{#editorNote}}
-Editor's note: {{.}}
+{{labels.editorsNote}}: {{.}}
 {{/editorNote}}
 {{#summary}}
 {{.}}
 {{/summary}}
-Listen:{{listenRef}}
+{{labels.listen}}:{{listenRef}}
 
 """#
         ),
@@ -306,12 +334,11 @@ Listen:{{listenRef}}
 {{.}}
 {{/meta}}
 {{#editorNote}}
-Editor's note: {{.}}
+{{labels.editorsNote}}: {{.}}
 {{/editorNote}}
 {{#summary}}
 {{.}}
 {{/summary}}
-Watch:{{ref}}
 
 """#
         ),

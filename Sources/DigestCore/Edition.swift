@@ -8,6 +8,9 @@ public struct Edition: Equatable, Sendable {
     public var subject: String
     /// The line mail clients show after the subject in the inbox.
     public var preheader: String
+    /// A hash of the preheader as gather last wrote it: while the file still matches it, the editor has
+    /// not touched the preheader and gather may write a fresh one (after a cut, say).
+    public var preheaderFingerprint: String?
     /// The editor's note, in Markdown.
     public var note: String
     public var sections: [Section]
@@ -207,10 +210,14 @@ public struct MediaDuration: Equatable, Hashable, Sendable, CustomStringConverti
     }
 
     /// `1 h 2 min` or `31 min`: how a reader wants to see it.
-    public var spoken: String {
+    public var spoken: String { spoken(hours: "h", minutes: "min", seconds: "s") }
+
+    /// The spoken form with the language's units (`Labels`).
+    public func spoken(hours: String, minutes minuteUnit: String, seconds secondUnit: String) -> String {
         let minutes = (seconds + 30) / 60
-        if minutes < 1 { return "\(seconds) s" }
-        return minutes >= 60 ? "\(minutes / 60) h \(minutes % 60) min" : "\(minutes) min"
+        if minutes < 1 { return "\(seconds) \(secondUnit)" }
+        return minutes >= 60
+            ? "\(minutes / 60) \(hours) \(minutes % 60) \(minuteUnit)" : "\(minutes) \(minuteUnit)"
     }
 }
 

@@ -42,6 +42,14 @@ public struct EditionDate: Hashable, Comparable, Sendable, CustomStringConvertib
         return Calendar.gregorian(in: timeZone).date(from: components) ?? Date(timeIntervalSince1970: 0)
     }
 
+    /// The day `days` days later (earlier when negative).
+    public func adding(days: Int) -> EditionDate {
+        // Noon UTC never crosses a day boundary by a time-zone rule.
+        let utc = TimeZone(identifier: "UTC") ?? .current
+        let noon = start(in: utc).addingTimeInterval(12 * 3600 + Double(days) * 86_400)
+        return EditionDate(containing: noon, in: utc)
+    }
+
     /// The day in words, in English: "Saturday 18 November 2017".
     public var longText: String {
         let weekday = EnglishCalendarNames.weekdays[weekdayIndex]

@@ -8,66 +8,88 @@ extension EditionFile {
         var out = "# The editor's source for the digest of \(edition.date.longText).\n"
         out +=
             "# Reorder sections and items freely; 'lead: true' marks the top story. digest gather keeps your edits.\n"
-        out += "date: \(edition.date)\n"
-        if let issue = edition.issueNumber { out += "issue: \(issue)\n" }
-        out += "subject: \(quote(edition.subject))\n"
-        out += "preheader: \(quote(edition.preheader))\n"
-        out += "note: \(block(edition.note, indent: "  "))\n"
+        for (key, value) in headFields(edition) { out += "\(key): \(value)\n" }
         out += "sections:\n"
-        for section in edition.sections {
-            out += "  - title: \(quote(section.title))\n"
-            if section.items.isEmpty {
-                out += "    items: []\n"
-                continue
-            }
-            out += "    items:\n"
-            for item in section.items { out += encode(item) }
-        }
+        for section in edition.sections { out += encode(section) }
         out += "removed: \(list(edition.removedItemIDs))"
         out += "gathered: \(list(edition.gatheredItemIDs))"
         return out
     }
 
+    /// The edition's fields before its sections, each as `key` and the text after `key: `, in the order
+    /// `encode` writes them (a multi-line value's later lines are indented for a key at column 1).
+    static func headFields(_ edition: Edition) -> [(String, String)] {
+        var fields = [("date", edition.date.description)]
+        if let issue = edition.issueNumber { fields.append(("issue", "\(issue)")) }
+        fields.append(("subject", quote(edition.subject)))
+        fields.append(("preheader", quote(edition.preheader)))
+        if let mark = edition.preheaderFingerprint { fields.append(("preheader_fingerprint", quote(mark))) }
+        fields.append(("note", block(edition.note, indent: "  ")))
+        return fields
+    }
+
+    /// One section as a list entry under `sections:`, its dash two spaces in.
+    static func encode(_ section: Section) -> String {
+        var out = "  - title: \(quote(section.title))\n"
+        if section.items.isEmpty { return out + "    items: []\n" }
+        out += "    items:\n"
+        for item in section.items { out += encode(item) }
+        return out
+    }
+
+    /// One item as a list entry under `items:`, its dash six spaces in.
     static func encode(_ item: Item) -> String {
-        let pad = "        "
-        var out = "      - kind: \(item.kind.rawValue)\n"
-        if item.isLead { out += "\(pad)lead: true\n" }
-        out += "\(pad)title: \(quote(item.title))\n"
-        out += "\(pad)url: \(quote(item.url))\n"
-        switch item.content {
-        case .article(let article):
-            if !article.author.isEmpty { out += "\(pad)author: \(quote(article.author))\n" }
-            if !article.categories.isEmpty {
-                out += "\(pad)categories: [\(article.categories.map(quote).joined(separator: ", "))]\n"
-            }
-            if let image = article.image {
-                out += "\(pad)image: { url: \(quote(image.url)), alt: \(quote(image.alt)) }\n"
-            }
-        case .podcast(let episode):
-            out += "\(pad)show: \(quote(episode.show))\n"
-            if let number = episode.episodeNumber { out += "\(pad)episode: \(number)\n" }
-            if let duration = episode.duration { out += "\(pad)duration: \"\(duration)\"\n" }
-            if let audio = episode.audio {
-                out += "\(pad)audio: { url: \(quote(audio.url)), type: \(quote(audio.type))"
-                out += audio.length.map { ", length: \($0) }\n" } ?? " }\n"
-            }
-            if let image = episode.image {
-                out += "\(pad)image: { url: \(quote(image.url)), alt: \(quote(image.alt)) }\n"
-            }
-        case .video(let video):
-            if let duration = video.duration { out += "\(pad)duration: \"\(duration)\"\n" }
-            if let thumbnail = video.thumbnail {
-                out += "\(pad)thumbnail: { url: \(quote(thumbnail.url)), alt: \(quote(thumbnail.alt)) }\n"
-            }
-        }
-        if let published = item.published { out += "\(pad)published: \(Timestamp.format(published))\n" }
-        if !item.editorNote.isEmpty { out += "\(pad)note: \(quote(item.editorNote))\n" }
-        out += "\(pad)summary: \(quote(item.summary))\n"
-        if let source = item.source {
-            out += "\(pad)source: { feed: \(quote(source.feed)), guid: \(quote(source.guid))"
-            out += source.fingerprint.map { ", fingerprint: \(quote($0)) }\n" } ?? " }\n"
+        let fields = itemFields(item)
+        var out = ""
+        for (index, (key, value)) in fields.enumerated() {
+            out += (index == 0 ? "      - " : "        ") + "\(key): \(value)\n"
         }
         return out
+    }
+
+    /// The item's fields as `key` and the one-line text after `key: `, in the order `encode` writes them.
+    static func itemFields(_ item: Item) -> [(String, String)] {
+        var fields = [("kind", item.kind.rawValue)]
+        if item.isLead { fields.append(("lead", "true")) }
+        fields.append(("title", quote(item.title)))
+        fields.append(("url", quote(item.url)))
+        func image(_ image: Image) -> String { "{ url: \(quote(image.url)), alt: \(quote(image.alt)) }" }
+        switch item.content {
+        case .article(let article):
+            if !article.author.isEmpty { fields.append(("author", quote(article.author))) }
+            if !article.categories.isEmpty {
+                fields.append(("categories", "[\(article.categories.map(quote).joined(separator: ", "))]"))
+            }
+            if let picture = article.image { fields.append(("image", image(picture))) }
+        case .podcast(let episode):
+            fields.append(("show", quote(episode.show)))
+            if let number = episode.episodeNumber { fields.append(("episode", "\(number)")) }
+            if let duration = episode.duration { fields.append(("duration", "\"\(duration)\"")) }
+            if let audio = episode.audio {
+                fields.append(
+                    (
+                        "audio",
+                        "{ url: \(quote(audio.url)), type: \(quote(audio.type))"
+                            + (audio.length.map { ", length: \($0) }" } ?? " }")
+                    ))
+            }
+            if let picture = episode.image { fields.append(("image", image(picture))) }
+        case .video(let video):
+            if let duration = video.duration { fields.append(("duration", "\"\(duration)\"")) }
+            if let thumbnail = video.thumbnail { fields.append(("thumbnail", image(thumbnail))) }
+        }
+        if let published = item.published { fields.append(("published", Timestamp.format(published))) }
+        if !item.editorNote.isEmpty { fields.append(("note", quote(item.editorNote))) }
+        fields.append(("summary", quote(item.summary)))
+        if let source = item.source {
+            fields.append(
+                (
+                    "source",
+                    "{ feed: \(quote(source.feed)), guid: \(quote(source.guid))"
+                        + (source.fingerprint.map { ", fingerprint: \(quote($0)) }" } ?? " }")
+                ))
+        }
+        return fields
     }
 
     static func list(_ values: [String]) -> String {

@@ -3,7 +3,9 @@ import Yams
 
 /// Reads an edition from its YAML form (`Editions/<date>/edition.yaml`).
 public enum EditionFile {
-    static let editionFields = ["date", "issue", "subject", "preheader", "note", "sections", "removed", "gathered"]
+    static let editionFields = [
+        "date", "issue", "subject", "preheader", "preheader_fingerprint", "note", "sections", "removed", "gathered",
+    ]
     static let sectionFields = ["title", "items"]
     static let commonItemFields = ["kind", "title", "url", "summary", "published", "note", "lead", "source"]
     static let kindFields: [Item.Kind: [String]] = [
@@ -32,6 +34,7 @@ public enum EditionFile {
         let issue = reader.int(map, "issue", in: what, range: 1...1_000_000)
         let subject = reader.string(map, "subject", in: what, required: true)
         let preheader = reader.string(map, "preheader", in: what) ?? ""
+        let preheaderFingerprint = reader.string(map, "preheader_fingerprint", in: what)
         let note = reader.string(map, "note", in: what) ?? ""
         let removed = reader.strings(map, "removed", in: what)
         let gathered = reader.strings(map, "gathered", in: what)
@@ -44,6 +47,7 @@ public enum EditionFile {
             date: date, issueNumber: issue, subject: subject, preheader: preheader, note: note, sections: sections,
             removedItemIDs: removed)
         edition.gatheredItemIDs = gathered
+        edition.preheaderFingerprint = preheaderFingerprint
         return edition
     }
 

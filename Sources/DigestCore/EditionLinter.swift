@@ -104,10 +104,21 @@ public enum EditionLinter {
     /// RFC 5322's recommended line length, and about what a phone's inbox shows of a subject.
     public static let subjectLimit = 78
 
+    /// `cutTitles` are the titles of the items the editor cut (the ids in `removed:`), when known: a
+    /// subject or preheader that still names one is flagged.
     public static func check(
-        edition: Edition, rendered: RenderedEdition, unsubscribeURL: String, html: HTMLFacts, links: [LinkCheck]?
+        edition: Edition, rendered: RenderedEdition, unsubscribeURL: String, html: HTMLFacts, links: [LinkCheck]?,
+        cutTitles: [String] = []
     ) -> [Finding] {
         var findings: [Finding] = []
+        if edition.items.isEmpty {
+            findings.append(
+                Finding(
+                    .error, "edition", "nothing to send: the edition has no items",
+                    fix: "run digest gather, add items with digest add, or write them under sections: in the file"))
+        }
+        findings += leadFindings(edition)
+        findings += cutItemFindings(edition, cutTitles: cutTitles)
         var itemNames: [String: String] = [unsubscribeURL: "footer (the unsubscribe link)"]
         let subject = TextMarks.singleLine(edition.subject)
         if subject.isEmpty {
@@ -146,9 +157,12 @@ public enum EditionLinter {
                 } else {
                     firstItemForURL[comparable(url)] = name
                     itemNames[url] = name
+                    itemNames[TrackingParameters.strip(url)] = name
                 }
                 if case .podcast(let episode) = item.content, let audio = episode.audio {
                     itemNames[audio.url] = itemNames[audio.url] ?? name
+                    let mailed = TrackingParameters.strip(audio.url)
+                    itemNames[mailed] = itemNames[mailed] ?? name
                 }
                 if TextMarks.singleLine(item.summary).isEmpty {
                     findings.append(
@@ -232,6 +246,46 @@ public enum EditionLinter {
             }
         }
         return findings
+    }
+
+    /// More than one item marked `lead: true`: only one can lead.
+    static func leadFindings(_ edition: Edition) -> [Finding] {
+        var leads: [String] = []
+        for (sectionIndex, section) in edition.sections.enumerated() {
+            for (itemIndex, item) in section.items.enumerated() where item.isLead {
+                leads.append(itemName(section: section, sectionIndex: sectionIndex, itemIndex: itemIndex, item: item))
+            }
+        }
+        guard leads.count > 1 else { return [] }
+        return [
+            Finding(
+                .error, "edition", "\(leads.count) items are marked as the lead: \(leads.joined(separator: " and "))",
+                fix: "keep 'lead: true' on the one top story and remove it from the others")
+        ]
+    }
+
+    /// A subject or preheader that names an item the editor cut.
+    static func cutItemFindings(_ edition: Edition, cutTitles: [String]) -> [Finding] {
+        let kept = Set(edition.items.map { normalized($0.title) })
+        var findings: [Finding] = []
+        for (field, text) in [("subject", edition.subject), ("preheader", edition.preheader)] {
+            let line = normalized(text)
+            guard !line.isEmpty else { continue }
+            for title in cutTitles {
+                let cut = normalized(title)
+                guard !cut.isEmpty, !kept.contains(cut), line.contains(cut) else { continue }
+                findings.append(
+                    Finding(
+                        .warning, "edition", "the \(field) names \"\(TextMarks.singleLine(title))\", an item you cut",
+                        fix: "rewrite the \(field): line without it (or delete the preheader and run digest gather "
+                            + "to write a fresh one)"))
+            }
+        }
+        return findings
+    }
+
+    static func normalized(_ text: String) -> String {
+        TextMarks.singleLine(text).lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
     /// The links a check should try: every http(s) link of both parts, once, in order.

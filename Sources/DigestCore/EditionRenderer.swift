@@ -1,5 +1,5 @@
 /// An edition rendered once: the HTML part, and the text part before it is fitted to a width.
-public struct RenderedEdition: Sendable {
+public struct RenderedEdition: Sendable, Codable, Equatable {
     public var subject: String
     public var preheader: String
     public var html: String

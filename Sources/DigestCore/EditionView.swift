@@ -22,8 +22,17 @@ public struct EditionView: Sendable {
     public var hasNote: Bool
     /// The editor's note: HTML for the HTML part, wrapped-ready text for the text part.
     public var note: String
+    /// The edition's lead item (any kind), shown first, above the sections, and larger; taken out of
+    /// its section. nil when no item is marked `lead: true`.
+    public var lead: ItemView?
+    /// The lead's heading: "Top story" (in capitals in the text part, where CSS cannot make them).
+    public var leadHeading: String
+    /// A line of `=` as wide as the heading, for the text part.
+    public var leadRule: String
     public var sections: [SectionView]
     public var footer: FooterView
+    /// The fixed words in the publication's language: `{{labels.listen}}`.
+    public var labels: LabelsView
     /// The reader's name (empty when unknown), for a greeting: "Dear {{readerName}}".
     public var readerName: String
     /// The numbered links of the text part (empty in the HTML part).
@@ -116,48 +125,76 @@ extension EditionView {
             target == .text ? style(text) : text
         }
         let timeFormatter = ClockTime(timeZone: publication.timeZone)
+        let table = publication.labels
+        let labels = LabelsView(table)
+        func spoken(_ duration: MediaDuration) -> String {
+            duration.spoken(
+                hours: table["hours"] ?? "h", minutes: table["minutes"] ?? "min", seconds: table["seconds"] ?? "s")
+        }
+        // Links go out without the parameters that only track readers.
+        let link = TrackingParameters.strip
+        // The first item marked as the lead leads; it is taken out of its section.
+        let leadPosition = edition.sections.enumerated().lazy.compactMap { sectionIndex, section in
+            section.items.firstIndex(where: \.isLead).map { (sectionIndex, $0) }
+        }.first
+        var lead: ItemView?
         let markdown = Markdown(TextMarks.strip(edition.note))
         let note =
             target == .html
             ? MarkdownRenderer.html(markdown) : MarkdownRenderer.text(markdown, link: { links.number(for: $0) })
 
-        let sections = edition.sections.map { section in
-            let items = section.items.map { item -> ItemView in
-                let title = clean(item.title)
-                var view = ItemView(
-                    isLead: item.isLead, title: styled(title, TextMarks.bold), url: item.url, ref: ref(item.url),
-                    summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: nil,
-                    article: nil,
-                    podcast: nil, video: nil)
-                var meta: [String] = []
-                switch item.content {
-                case .article(let article):
-                    if !article.author.isEmpty { meta.append("By " + isolated(clean(article.author))) }
-                    if let published = item.published { meta.append(timeFormatter.string(published)) }
-                    view.article = ArticleView(
-                        author: nonEmpty(clean(article.author)),
-                        categories: nonEmpty(article.categories.map(clean).joined(separator: ", ")),
-                        image: article.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
-                case .podcast(let episode):
-                    meta.append(isolated(clean(episode.show)))
-                    if let number = episode.episodeNumber { meta.append("Episode \(number)") }
-                    if let duration = episode.duration { meta.append(duration.spoken) }
-                    let listen = episode.audio?.url ?? item.url
-                    view.podcast = PodcastView(
-                        show: clean(episode.show), duration: episode.duration?.spoken,
-                        episode: episode.episodeNumber.map(String.init), listenURL: listen,
-                        listenRef: listen == item.url ? view.ref : ref(listen),
-                        image: episode.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
-                case .video(let video):
-                    meta.append("Video")
-                    if let duration = video.duration { meta.append(duration.spoken) }
-                    view.video = VideoView(
-                        duration: video.duration?.spoken,
-                        thumbnail: video.thumbnail.map { ImageView(src: $0.url, alt: clean($0.alt)) })
+        func itemView(_ item: Item, isLead: Bool) -> ItemView {
+            let title = clean(item.title)
+            let url = link(item.url)
+            var view = ItemView(
+                isLead: isLead, title: styled(title, TextMarks.bold), url: url, ref: ref(url),
+                summary: nonEmpty(clean(item.summary)), editorNote: nonEmpty(clean(item.editorNote)), meta: nil,
+                article: nil,
+                podcast: nil, video: nil)
+            var meta: [String] = []
+            switch item.content {
+            case .article(let article):
+                if !article.author.isEmpty {
+                    meta.append(labels.by + " " + isolated(clean(article.author), within: labels.by))
                 }
-                view.meta = meta.isEmpty ? nil : styled(meta.joined(separator: " · "), TextMarks.dim)
-                return view
+                if let published = item.published { meta.append(timeFormatter.string(published)) }
+                view.article = ArticleView(
+                    author: nonEmpty(clean(article.author)),
+                    categories: nonEmpty(article.categories.map(clean).joined(separator: ", ")),
+                    image: article.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
+            case .podcast(let episode):
+                meta.append(isolated(clean(episode.show)))
+                if let number = episode.episodeNumber { meta.append("\(labels.episode) \(number)") }
+                if let duration = episode.duration { meta.append(spoken(duration)) }
+                let listen = link(episode.audio?.url ?? item.url)
+                view.podcast = PodcastView(
+                    show: clean(episode.show), duration: episode.duration.map(spoken),
+                    episode: episode.episodeNumber.map(String.init), listenURL: listen,
+                    listenRef: listen == url ? view.ref : ref(listen),
+                    image: episode.image.map { ImageView(src: $0.url, alt: clean($0.alt)) })
+            case .video(let video):
+                meta.append(labels.video)
+                if let duration = video.duration { meta.append(spoken(duration)) }
+                view.video = VideoView(
+                    duration: video.duration.map(spoken),
+                    thumbnail: video.thumbnail.map { ImageView(src: $0.url, alt: clean($0.alt)) })
             }
+            view.meta = meta.isEmpty ? nil : styled(meta.joined(separator: " · "), TextMarks.dim)
+            return view
+        }
+
+        // The lead is numbered first in the text part, as it is read first.
+        if let (sectionIndex, itemIndex) = leadPosition {
+            lead = itemView(edition.sections[sectionIndex].items[itemIndex], isLead: true)
+        }
+        let sections = edition.sections.enumerated().compactMap { sectionIndex, section -> SectionView? in
+            var sourceItems = section.items
+            if let position = leadPosition, position.0 == sectionIndex {
+                sourceItems.remove(at: position.1)
+                // A section that held only the lead has nothing left to show.
+                if sourceItems.isEmpty { return nil }
+            }
+            let items = sourceItems.map { itemView($0, isLead: false) }
             let title = clean(section.title)
             return SectionView(
                 title: styled(title, TextMarks.bold), rule: String(repeating: "=", count: DisplayWidth.of(title)),
@@ -165,12 +202,13 @@ extension EditionView {
         }
 
         let archive = publication.archiveURL(for: edition.date)
+        let digestName = Labels.digestName(table, name: publication.name, cadence: publication.cadence)
         let footer = FooterView(
-            reason: "You receive this because you subscribed to \(publication.name)'s daily digest.",
+            reason: (table["subscribed"] ?? "{digest}").replacingOccurrences(of: "{digest}", with: digestName),
             postalAddress: publication.postalAddress.replacingOccurrences(of: "\n", with: ", "),
             postalAddressLines: publication.postalAddress.split(separator: "\n").map(String.init),
             archiveURL: archive, archiveRef: archive.map(ref), unsubscribeURL: unsubscribeURL)
-        let issueLine = edition.issueNumber.map { "No. \($0)" }
+        let issueLine = edition.issueNumber.map { "\(table["issue"] ?? "No.") \($0)" }
         let dateLine = [edition.date.longText, issueLine].compactMap { $0 }.joined(separator: " · ")
         let direction = ScriptDirection.of(edition.subject)
         return EditionView(
@@ -179,7 +217,11 @@ extension EditionView {
             endSide: direction == "rtl" ? "left" : "right", subject: clean(edition.subject),
             preheader: nonEmpty(clean(edition.preheader)),
             dateLine: styled(dateLine, TextMarks.dim), issueLine: issueLine,
-            hasNote: !markdown.blocks.isEmpty, note: note, sections: sections, footer: footer, readerName: readerName,
+            hasNote: !markdown.blocks.isEmpty, note: note, lead: lead,
+            leadHeading: target == .text ? TextMarks.bold(labels.topStory.uppercased()) : labels.topStory,
+            leadRule: String(repeating: "=", count: DisplayWidth.of(labels.topStory.uppercased())), sections: sections,
+            footer: footer,
+            labels: labels, readerName: readerName,
             references: links.urls.enumerated().map { ReferenceView(number: $0.offset + 1, url: $0.element) },
             hasReferences: !links.urls.isEmpty)
     }
@@ -187,8 +229,9 @@ extension EditionView {
 
 /// A right-to-left name between Unicode's first-strong isolate and its closing mark, so that it cannot
 /// pull its neighbours into its direction: "By سكوت لوكاس · 09:30" keeps the time after the name.
-func isolated(_ text: String) -> String {
-    ScriptDirection.of(text) == "rtl" ? "\u{2068}\(text)\u{2069}" : text
+/// With `within`, a name is isolated when its direction differs from that text's: "بقلم EA WorldView staff".
+func isolated(_ text: String, within context: String = "By") -> String {
+    ScriptDirection.of(text) != ScriptDirection.of(context) ? "\u{2068}\(text)\u{2069}" : text
 }
 
 func nonEmpty(_ text: String) -> String? {

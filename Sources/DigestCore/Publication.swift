@@ -34,6 +34,15 @@ public struct Publication: Equatable, Sendable {
     public var feeds: [FeedSource] = []
     /// Which items gather keeps, and how it shortens summaries.
     public var gather = GatherSettings()
+    /// What is counted of readers' clicks: nothing unless the publication chose it.
+    public var tracking = TrackingSettings()
+    /// How often the digest goes out (`daily`, `weekly`), for the footer's words; nil when not said.
+    public var cadence: String?
+    /// The publication's own words for the templates' fixed labels, over its language's table.
+    public var labelOverrides: [String: String] = [:]
+
+    /// The templates' fixed words in the publication's language, with its own overrides.
+    public var labels: [String: String] { Labels.table(language: language, overrides: labelOverrides) }
 
     public init(
         name: String, domain: String, language: String = "en", sender: Mailbox, replyTo: EmailAddress? = nil,
@@ -69,6 +78,40 @@ public struct Publication: Equatable, Sendable {
     /// The edition date that holds the moment `now` in the publication's time zone: "today".
     public func today(at now: Date) -> EditionDate {
         EditionDate(containing: now, in: timeZone)
+    }
+}
+
+/// What digest counts of what readers do. Opens are never tracked (Apple Mail Privacy Protection and
+/// image proxies fetch every picture, so an "open" means nothing).
+public struct TrackingSettings: Equatable, Sendable {
+    public enum Clicks: String, Sendable {
+        /// Nothing is counted: links go straight to the stories.
+        case off
+        /// Clicks are counted per story of an edition, through `digest serve`'s `/l/…` links; no reader
+        /// identity is in a link.
+        case stories
+    }
+
+    public var clicks: Clicks = .off
+    /// The public address of `digest serve` (`https://news.example.com`); by default `unsubscribe_url`
+    /// without its `/unsubscribe`.
+    public var baseURL: String?
+
+    public init(clicks: Clicks = .off, baseURL: String? = nil) {
+        self.clicks = clicks
+        self.baseURL = baseURL
+    }
+}
+
+extension Publication {
+    /// Where `digest serve` answers the public, for `/l/…` links: `tracking.base_url`, or the unsubscribe
+    /// URL without its last `/unsubscribe`.
+    public var clickBaseURL: String? {
+        if let base = tracking.baseURL { return base.hasSuffix("/") ? String(base.dropLast()) : base }
+        var url = unsubscribeURL
+        if url.hasSuffix("/") { url.removeLast() }
+        guard url.hasSuffix("/unsubscribe") else { return nil }
+        return String(url.dropLast("/unsubscribe".count))
     }
 }
 
@@ -138,11 +181,15 @@ public struct SMTPSettings: Equatable, Sendable {
     public var helo: String?
     /// A PEM file of certificate authorities to trust, for relays with a private CA.
     public var caFile: String?
+    /// The SPF include the relay's documentation asks senders to publish (`include:_spf.relay.example`);
+    /// `digest dns check` looks for it instead of the relay host's addresses.
+    public var spfInclude: String?
 
-    public init(url: String, helo: String? = nil, caFile: String? = nil) {
+    public init(url: String, helo: String? = nil, caFile: String? = nil, spfInclude: String? = nil) {
         self.url = url
         self.helo = helo
         self.caFile = caFile
+        self.spfInclude = spfInclude
     }
 
     /// The problem with `url`, or nil when it is a usable SMTP server address.
@@ -165,8 +212,11 @@ extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
         "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
-        "feeds", "gather",
+        "feeds", "gather", "tracking", "cadence", "labels",
     ]
+
+    /// The cadences the footer can name.
+    public static let cadences = ["daily", "weekly"]
 
     /// Reads `publication.yaml`. Throws `Problems` naming every bad or missing field.
     public static func decode(_ text: String, file: String) throws -> Publication {
@@ -215,14 +265,21 @@ extension Publication {
         }
         var smtp: SMTPSettings?
         if let node = map["smtp"] {
-            if let smtpMap = reader.mapping(node, named: "'smtp'", allowed: ["url", "helo", "ca_file"]) {
+            if let smtpMap = reader.mapping(node, named: "'smtp'", allowed: ["url", "helo", "ca_file", "spf_include"]) {
+                let spfInclude = reader.string(smtpMap, "spf_include", in: "'smtp'")
+                // SPF includes are DNS names, often with underscores (_spf.google.com).
+                if let spfInclude, !EmailAddress.isHostname(spfInclude.replacingOccurrences(of: "_", with: "u")) {
+                    reader.report(
+                        smtpMap["spf_include"],
+                        "'spf_include' of 'smtp' must be a domain such as _spf.relay.example, not '\(spfInclude)'")
+                }
                 if let url = reader.string(smtpMap, "url", in: "'smtp'", required: true) {
                     if let problem = SMTPSettings.problem(with: url) {
                         reader.report(smtpMap["url"], problem)
                     } else {
                         smtp = SMTPSettings(
                             url: url, helo: reader.string(smtpMap, "helo", in: "'smtp'"),
-                            caFile: reader.string(smtpMap, "ca_file", in: "'smtp'"))
+                            caFile: reader.string(smtpMap, "ca_file", in: "'smtp'"), spfInclude: spfInclude)
                     }
                 }
             }
@@ -260,14 +317,54 @@ extension Publication {
             decodeFeed(node, number: index + 1, reader: reader)
         }
         let gather = map["gather"].map { decodeGather($0, reader: reader) } ?? GatherSettings()
+        let tracking = map["tracking"].map { decodeTracking($0, reader: reader) } ?? TrackingSettings()
+        let cadence = reader.string(map, "cadence", in: what)
+        if let cadence, !cadences.contains(cadence) {
+            reader.report(
+                map["cadence"], "'cadence' must be \(cadences.joined(separator: " or ")), not '\(cadence)'",
+                fix: "leave it out when the digest goes out at no fixed rhythm")
+        }
+        var labels: [String: String] = [:]
+        if let node = map["labels"], let labelMap = reader.mapping(node, named: "'labels'", allowed: Labels.names) {
+            for name in Labels.names { labels[name] = reader.string(labelMap, name, in: "'labels'") }
+        }
         guard reader.problems.isEmpty, let name, let domain, let sender, let timeZone, let smtp, let postal,
             let unsubscribe
         else { throw Problems(reader.problems) }
-        return Publication(
+        var publication = Publication(
             name: name, domain: domain, language: language, sender: sender, replyTo: replyTo, timeZone: timeZone,
             smtp: smtp, postalAddress: postal.trimmingCharacters(in: .whitespacesAndNewlines),
             unsubscribeURL: unsubscribe, archiveURL: archive, templates: templates, listID: listID,
             unsubscribeMailbox: unsubscribeMailbox, feedbackID: feedbackID, dkim: dkim, feeds: feeds, gather: gather)
+        publication.cadence = cadence
+        publication.labelOverrides = labels
+        publication.tracking = tracking
+        if tracking.clicks != .off, publication.clickBaseURL == nil {
+            reader.report(
+                map["tracking"],
+                "counting clicks needs the public address of digest serve: unsubscribe_url does not end in /unsubscribe",
+                fix: "add base_url under tracking:, e.g. base_url: https://news.example.com")
+            throw Problems(reader.problems)
+        }
+        return publication
+    }
+
+    private static func decodeTracking(_ node: Node, reader: YAMLReader) -> TrackingSettings {
+        var settings = TrackingSettings()
+        guard let map = reader.mapping(node, named: "'tracking'", allowed: ["clicks", "base_url"]) else {
+            return settings
+        }
+        if let text = reader.string(map, "clicks", in: "'tracking'") {
+            if let clicks = TrackingSettings.Clicks(rawValue: text) {
+                settings.clicks = clicks
+            } else {
+                reader.report(
+                    map["clicks"], "'clicks' of 'tracking' must be off or stories, not '\(text)'",
+                    fix: "stories counts clicks per story without telling readers apart; off counts nothing")
+            }
+        }
+        settings.baseURL = reader.url(map, "base_url", in: "'tracking'")
+        return settings
     }
 
     private static func decodeFeed(_ node: Node, number: Int, reader: YAMLReader) -> FeedSource? {

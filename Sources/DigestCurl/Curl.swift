@@ -1,4 +1,5 @@
 import CCurl
+import Foundation
 
 /// libcurl's process-wide set-up, done once before the first handle.
 enum Curl {
@@ -6,6 +7,41 @@ enum Curl {
 
     static func describe(_ code: CURLcode) -> String {
         String(cString: curl_easy_strerror(code))
+    }
+
+    /// What a connection-level failure means, in words, for a relay or server at `address` (`host:port`), with
+    /// libcurl's own code and text kept at the end for the log; nil for codes that are not about reaching
+    /// the server.
+    static func explain(_ code: CURLcode, address: String) -> String? {
+        let words: String
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST:
+            words = "the host name of \(address) does not resolve: check the address, or this machine's DNS"
+        case CURLE_COULDNT_CONNECT:
+            words =
+                "nothing answers at \(address): check that the server is running and that the host and port are right "
+                + "(a firewall may also be in the way)"
+        case CURLE_OPERATION_TIMEDOUT:
+            words = "\(address) did not answer in time: check the address, the network and the firewall"
+        case CURLE_SSL_CONNECT_ERROR:
+            words = "the TLS handshake with \(address) failed: check the port (465 is smtps://, 587 is smtp://)"
+        case CURLE_GOT_NOTHING:
+            words = "\(address) closed the connection without a word: check the port and the server's logs"
+        case CURLE_RECV_ERROR, CURLE_SEND_ERROR:
+            words = "the connection to \(address) broke"
+        default:
+            return nil
+        }
+        return "\(words) (libcurl error \(code.rawValue): \(describe(code)))"
+    }
+
+    /// `host:port` of a URL, for messages.
+    static func address(of url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return url }
+        let scheme = components.scheme?.lowercased() ?? ""
+        let port =
+            components.port ?? (scheme == "smtps" ? 465 : scheme == "smtp" ? 25 : scheme == "https" ? 443 : 80)
+        return "\(host):\(port)"
     }
 
     /// The libcurl version line, for `digest --version` and bug reports.

@@ -132,7 +132,8 @@ public final class CurlFetcher {
             let detail = String(cString: errorBuffer)
             let reason =
                 code == CURLE_OPERATION_TIMEDOUT
-                ? "timed out (\(detail))" : (detail.isEmpty ? Curl.describe(code) : detail)
+                ? "timed out (\(detail))"
+                : Curl.explain(code, address: Curl.address(of: url)) ?? (detail.isEmpty ? Curl.describe(code) : detail)
             return .failure(FetchError(url: url, reason: reason))
         }
         let isFile = url.lowercased().hasPrefix("file:")

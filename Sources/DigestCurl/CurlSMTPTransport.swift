@@ -179,10 +179,26 @@ public final class CurlSMTPTransport: MailTransport {
         // every byte went out can the server have the message. A drop before that is a plain failure.
         var uploaded: curl_off_t = 0
         _ = digest_curl_getinfo_off_t(handle, CURLINFO_SIZE_UPLOAD_T, &uploaded)
-        return Self.outcome(
+        var connects = 0
+        _ = digest_curl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
+        var outcome = Self.outcome(
             recipient: message.recipient, code: code, replyCode: replyCode, reply: context.reply(code: replyCode),
             bodyComplete: context.bodyComplete && Int(uploaded) >= message.data.count,
-            detail: String(cString: errorBuffer))
+            detail: String(cString: errorBuffer), address: Curl.address(of: configuration.url))
+        // A new connection whose greeting is a refusal (554 "no service", 421 "too busy"): no session.
+        if code != CURLE_OK, connects > 0, !outcome.bodySent, let greeting = context.replyLines.first,
+            greeting.hasPrefix("4") || greeting.hasPrefix("5")
+        {
+            outcome.noSession = true
+            outcome.reply =
+                "\(Curl.address(of: configuration.url)) refused the connection at its greeting: "
+                + greeting.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // Timed out before the server said a word: it never answered the connection.
+        if code == CURLE_OPERATION_TIMEDOUT, context.replyLines.isEmpty, !outcome.bodySent {
+            outcome.noSession = true
+        }
+        return outcome
     }
 
     /// Classifies a transfer's result. The reply code decides when the server gave one; without one, a
@@ -196,12 +212,21 @@ public final class CurlSMTPTransport: MailTransport {
     }
 
     static func outcome(
-        recipient: EmailAddress, code: CURLcode, replyCode: Int, reply: String, bodyComplete: Bool, detail: String
+        recipient: EmailAddress, code: CURLcode, replyCode: Int, reply: String, bodyComplete: Bool, detail: String,
+        address: String
     ) -> DeliveryOutcome {
         var outcome = classify(
             recipient: recipient, code: code, replyCode: replyCode, reply: reply, bodyComplete: bodyComplete,
             detail: detail)
         outcome.bodySent = bodyComplete
+        // Nothing reached the server: say why in words (libcurl's code kept for the log).
+        if replyCode == 0, !bodyComplete, let words = Curl.explain(code, address: address) {
+            outcome.reply = words
+            outcome.noSession = [
+                CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR,
+                CURLE_GOT_NOTHING,
+            ].contains(code)
+        }
         return outcome
     }
 

@@ -6,10 +6,13 @@ import Foundation
 public struct GatheredFeed: Sendable {
     public var source: FeedSource
     public var items: [FeedItem]
+    /// The feed's own title (a podcast's show name, from the channel's `<title>`).
+    public var title: String
 
-    public init(source: FeedSource, items: [FeedItem]) {
+    public init(source: FeedSource, items: [FeedItem], title: String = "") {
         self.source = source
         self.items = items
+        self.title = title
     }
 }
 
@@ -78,7 +81,8 @@ public enum EditionMerger {
                     report.keptOut += 1
                     continue
                 }
-                let item = makeItem(feedItem, source: feed.source, summaryLength: summaryLength)
+                let item = makeItem(
+                    feedItem, source: feed.source, summaryLength: summaryLength, feedTitle: feed.title)
                 if feedItem.published == nil { report.undated.append(item.title) }
                 if let position = find(feedItem.id, canonical: canonical, in: edition) {
                     var current = edition.sections[position.section].items[position.item]
@@ -103,10 +107,28 @@ public enum EditionMerger {
             let sectionIndex = edition.sections.firstIndex { $0.title == first.title } ?? 0
             edition.sections[sectionIndex].items[0].isLead = true
             edition.subject = first.items[0].title
-            edition.preheader = edition.items.dropFirst().prefix(3).map(\.title).joined(separator: " · ")
+        }
+        // The preheader follows the items while it is as gather wrote it (or empty): after a cut it no
+        // longer advertises the cut story. Once the editor writes their own, it is theirs.
+        let preheaderUntouched =
+            edition.preheader.isEmpty
+            || edition.preheaderFingerprint == fingerprint(title: edition.preheader, summary: "")
+        if preheaderUntouched, !edition.items.isEmpty {
+            let fresh = preheader(for: edition)
+            if fresh != edition.preheader || edition.preheaderFingerprint == nil {
+                edition.preheader = fresh
+                edition.preheaderFingerprint = fingerprint(title: fresh, summary: "")
+            }
         }
         if edition.subject.isEmpty { edition.subject = "Digest of \(date.longText)" }
         return (edition, report)
+    }
+
+    /// The titles of the first three items after the lead, as the line inboxes show after the subject.
+    static func preheader(for edition: Edition) -> String {
+        let lead = edition.items.firstIndex(where: \.isLead) ?? 0
+        return edition.items.enumerated().filter { $0.offset != lead }.prefix(3).map(\.element.title)
+            .joined(separator: " · ")
     }
 
     static func find(_ id: String, canonical: String, in edition: Edition) -> (section: Int, item: Int)? {
@@ -146,7 +168,9 @@ public enum EditionMerger {
         return item != before
     }
 
-    static func makeItem(_ feedItem: FeedItem, source: FeedSource, summaryLength: Int) -> Item {
+    static func makeItem(_ feedItem: FeedItem, source: FeedSource, summaryLength: Int, feedTitle: String = "")
+        -> Item
+    {
         let title = feedItem.title.isEmpty ? feedItem.link : feedItem.title
         let summary = HTMLCleaner.summary(feedItem.summary, length: summaryLength)
         let image = feedItem.imageURL.flatMap { url in
@@ -159,7 +183,7 @@ public enum EditionMerger {
         case .podcast:
             content = .podcast(
                 PodcastEpisode(
-                    show: feedItem.author.isEmpty ? source.section : feedItem.author,
+                    show: showName(feedTitle: feedTitle, author: feedItem.author, section: source.section),
                     audio: feedItem.enclosure.flatMap {
                         YAMLSafe.isWebURL($0.url) ? Enclosure(url: $0.url, type: $0.type, length: $0.length) : nil
                     },
@@ -172,6 +196,13 @@ public enum EditionMerger {
             source: ItemSource(
                 feed: source.url, guid: feedItem.id, fingerprint: fingerprint(title: title, summary: summary)),
             content: content)
+    }
+
+    /// A podcast's show: the channel's title (`itunes:author` is the host), else the author, else the section.
+    static func showName(feedTitle: String, author: String, section: String) -> String {
+        let title = feedTitle.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        if !title.isEmpty { return title }
+        return author.isEmpty ? section : author
     }
 
     /// FNV-1a over the title and summary: enough to notice an edit, stable across runs and machines.

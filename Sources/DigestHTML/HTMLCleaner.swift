@@ -278,10 +278,6 @@ public enum HTMLCleaner {
 /// URLs compared the way readers would: scheme and host in lower case, default port, fragment and
 /// tracking parameters (utm_*, fbclid, gclid, …) gone.
 public enum CanonicalURL {
-    static let tracking: Set<String> = [
-        "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi", "ref_src",
-    ]
-
     public static func of(_ text: String) -> String {
         guard var components = URLComponents(string: text.trimmingCharacters(in: .whitespaces)) else { return text }
         components.scheme = components.scheme?.lowercased()
@@ -293,8 +289,7 @@ public enum CanonicalURL {
         }
         components.fragment = nil
         let kept = (components.queryItems ?? []).filter { item in
-            let name = item.name.lowercased()
-            return !name.hasPrefix("utm_") && !tracking.contains(name)
+            !TrackingParameters.isTracking(item.name)
         }
         components.queryItems = kept.isEmpty ? nil : kept
         if components.path.isEmpty { components.path = "/" }

@@ -44,6 +44,10 @@ public struct DeliveryOutcome: Equatable, Sendable {
     /// A failure of the set-up, not of this message (wrong password, no STARTTLS, an untrusted
     /// certificate): every further message would fail the same way, so a run stops.
     public var stopsTheRun: Bool = false
+    /// No SMTP session could be opened for it (nothing answers, the name does not resolve, the TLS handshake
+    /// failed, the greeting refused us): the server heard nothing of this message. Before any message of a
+    /// run is accepted this means the relay is down, and the run stops with nobody's attempt spent.
+    public var noSession: Bool = false
 
     public init(recipient: EmailAddress, status: Status, replyCode: Int?, reply: String, bodySent: Bool = false) {
         self.recipient = recipient

@@ -61,7 +61,7 @@ public final class BulkSender: @unchecked Sendable {
     let options: SendOptions
     let makeMessage: MessageFactory
     let makeTransport: TransportFactory
-    let now: @Sendable () -> Date
+    public let now: @Sendable () -> Date
 
     private let lock = NSLock()
     private var progress = SendProgress()
@@ -211,16 +211,29 @@ public final class BulkSender: @unchecked Sendable {
                     }
                     continue
                 }
+                // A failure of the set-up (a wrong password, no STARTTLS), or a relay that cannot be reached
+                // before any message of this session was accepted: every further message would fail the same
+                // way. The run stops at once and this reader waits for the next run with no attempt spent.
+                let relayDown = outcome.noSession && lock.withLock { progress.sent == 0 }
+                if outcome.stopsTheRun || relayDown {
+                    ledger.release(ticket)
+                    transport = nil
+                    lock.withLock {
+                        if setupError == nil {
+                            setupError =
+                                relayDown
+                                ? "the relay cannot be reached: \(outcome.reply). No message was sent and no reader's "
+                                    + "attempts were spent." : outcome.reply
+                        }
+                    }
+                    return
+                }
                 sentOnConnection += 1
                 let retryAt: Date? =
                     outcome.status == .deferred
                     ? now().addingTimeInterval(backoff(attempt: delivery.runAttempts + 1)) : nil
                 previous = LedgerPipeline.Reply(
                     ticket: ticket, outcome: outcome, messageID: message.messageID, retryAt: retryAt)
-                if outcome.stopsTheRun {
-                    lock.withLock { setupError = outcome.reply }
-                    return
-                }
                 lock.withLock {
                     switch outcome.status {
                     case .accepted: progress.sent += 1

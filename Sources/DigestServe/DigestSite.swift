@@ -9,25 +9,50 @@ public struct DigestSite: HTTPResponder {
     public let workspace: Workspace
     /// Verifies unsubscribe tokens; nil when the server has no key (unsubscribe then answers 503).
     let signer: UnsubscribeSigner?
-    let batcher: UnsubscribeBatcher?
+    let batcher: CommitBatcher<Int64, SQLiteStore.UnsubscribeOutcome>?
+    /// Verifies click links; nil without the key (clicks then go nowhere: 404).
+    let clickSigner: ClickSigner?
+    let clicks: CommitBatcher<SQLiteStore.Click, Void>?
     /// Serve /preview/… (drafts included): for the editor's own machine, not the public server.
     public let preview: Bool
     let now: @Sendable () -> Date
     let log: @Sendable (String) -> Void
     /// The publication's name for the unsubscribe pages, read once: they must not parse YAML per POST.
     let publicationName: String
-    /// Rendered editions by date, kept while their files are unchanged.
+    /// Sign-up with double opt-in (`/subscribe`, `/confirm`); nil when `digest serve` was not asked to.
+    let signup: SignupDesk?
+    /// The publication's language, for the sign-up pages.
+    let language: String
+    /// The archive's source: each edition as it was sent or published (never the files as they are now).
+    let store: SQLiteStore?
+    /// Rendered drafts by date for the preview, kept while their files are unchanged.
     let cache = RenderCache()
-    /// Each edition's subject with the modification time and size of its file, for the archive.
-    let subjects = Locked<[EditionDate: (key: String, subject: String)]>([:])
 
     public init(
         workspace: Workspace, signer: UnsubscribeSigner?, store: SQLiteStore?, preview: Bool,
-        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void
+        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void, signup: SignupDesk? = nil
     ) {
         self.workspace = workspace
+        self.signup = signup
+        self.language = (try? workspace.loadPublication())?.language ?? "en"
         self.signer = signer
-        self.batcher = store.map { UnsubscribeBatcher(store: $0, now: now) }
+        self.store = store
+        self.batcher =
+            signer == nil
+            ? nil
+            : store.map { store in
+                CommitBatcher { ids in
+                    let outcomes = try await store.unsubscribe(ids: ids, now: now())
+                    return ids.map { outcomes[$0] ?? .unknown }
+                }
+            }
+        self.clickSigner = signer.map(ClickSigner.init)
+        self.clicks = store.map { store in
+            CommitBatcher { clicks in
+                try await store.record(clicks: clicks)
+                return clicks.map { _ in () }
+            }
+        }
         self.preview = preview
         self.now = now
         self.log = log
@@ -41,12 +66,24 @@ public struct DigestSite: HTTPResponder {
         switch segments.first {
         case nil:
             return read ? archive() : notAllowed("GET, HEAD")
+        case "l" where segments.count == 4:
+            guard read else { return notAllowed("GET, HEAD") }
+            return await click(request, date: segments[1], story: segments[2], signature: segments[3])
+        case "feed.xml" where segments.count == 1:
+            guard read else { return notAllowed("GET, HEAD") }
+            return feed(request)
         case "editions" where segments.count == 2:
             guard read else { return notAllowed("GET, HEAD") }
             return edition(segments[1])
         case "unsubscribe" where segments.count == 1:
             if request.method == "POST" { return await unsubscribe(request) }
             return read ? confirmation(request) : notAllowed("GET, HEAD, POST")
+        case "subscribe" where segments.count == 1 && signup != nil:
+            if request.method == "POST" { return await subscribe(request) }
+            return read ? subscribeForm() : notAllowed("GET, HEAD, POST")
+        case "confirm" where segments.count == 1 && signup != nil:
+            if request.method == "POST" { return await confirmSignup(request) }
+            return read ? confirmSignupPage(request) : notAllowed("GET, HEAD, POST")
         case "preview" where preview && segments.count == 2:
             guard read else { return notAllowed("GET, HEAD") }
             if segments[1] == "live.js" {
@@ -55,6 +92,15 @@ public struct DigestSite: HTTPResponder {
                     headers: SecurityHeaders.plain + [("Cache-Control", "no-cache")])
             }
             return previewPage(segments[1], query: request.query)
+        case "reports" where preview && segments.count == 2:
+            guard read else { return notAllowed("GET, HEAD") }
+            guard EditionDate(segments[1]) != nil else { return notFound() }
+            do {
+                guard let report = try store?.report(date: segments[1]) else { return notFound() }
+                return page(Pages.report(report), headers: SecurityHeaders.preview)
+            } catch {
+                return failure(error, what: "the report of \(segments[1])")
+            }
         case "preview" where preview && segments.count == 3 && segments[2] == "stamp":
             guard read else { return notAllowed("GET, HEAD") }
             guard let date = EditionDate(segments[1]) else { return notFound() }
@@ -68,57 +114,91 @@ public struct DigestSite: HTTPResponder {
 
     // MARK: The archive
 
-    /// Today in the publication's time zone: editions up to this day are published.
-    func today(_ publication: Publication) -> EditionDate {
-        publication.today(at: now())
-    }
-
+    /// The archive: the editions sent to subscribers (as readers got them) and those published with
+    /// `digest publish`, newest first. A draft, even one dated today, is not public.
     func archive() -> HTTPResponse {
         let publication: Publication
+        let entries: [(EditionDate, String)]
         do {
             publication = try workspace.loadPublication()
+            entries = try (store?.archivedEditions() ?? []).compactMap { entry in
+                EditionDate(entry.date).map { ($0, entry.subject) }
+            }
         } catch {
-            return failure(error, what: "the publication config")
-        }
-        let today = today(publication)
-        let entries = workspace.editionDates().filter { $0 <= today }.reversed().map { date in
-            (date, subject(date))
+            return failure(error, what: "the archive")
         }
         return page(Pages.archive(publication: publication, editions: entries))
     }
 
-    /// The edition's subject, read from its file once while the file is unchanged: a year of editions
-    /// is 365 YAML files, about a third of a second to parse on every visit to the archive.
-    func subject(_ date: EditionDate) -> String {
-        let file = workspace.editionFile(date).path
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-        let key = "\(modified)|\(size)"
-        if let entry = subjects.withLock({ $0[date] }), entry.key == key { return entry.subject }
-        let subject = (try? workspace.loadEdition(date))?.subject ?? ""
-        subjects.withLock { $0[date] = (key, subject) }
-        return subject
+    // MARK: Clicks
+
+    /// `/l/DATE/N/SIG`: a story link of a sent edition. Redirects (302) to the story's address as stored with
+    /// the edition's run, and counts the click for that story: a person's, or a link scanner's. An edited,
+    /// truncated or foreign link is 404: the server never redirects anywhere a link says.
+    func click(_ request: HTTPRequest, date: String, story text: String, signature: String) async -> HTTPResponse {
+        guard let clickSigner, let store, let clicks, EditionDate(date) != nil, let story = Int(text), story >= 1
+        else { return notFound() }
+        let target: String
+        do {
+            let candidates = try store.frozenRuns(date: date).compactMap { frozen -> String? in
+                guard let links = frozen.storyLinks, story <= links.count else { return nil }
+                return links[story - 1]
+            }
+            guard
+                let url = candidates.first(where: { clickSigner.verify(signature, date: date, story: story, url: $0) })
+            else { return notFound() }
+            target = url
+        } catch {
+            return failure(error, what: "the link")
+        }
+        let scanner = LinkScanner.looksLikeOne(request)
+        do {
+            try await clicks.submit(SQLiteStore.Click(date: date, story: story, scanner: scanner))
+        } catch {
+            // The reader still gets their story; the count is what is lost, and the log says so.
+            log("error: counting a click on story \(story) of \(date) failed: \(error)")
+        }
+        return HTTPResponse(
+            status: 302, contentType: "text/plain; charset=utf-8", body: "\(target)\n",
+            headers: SecurityHeaders.plain + [
+                ("Location", target), ("Cache-Control", "no-store"), ("Referrer-Policy", "no-referrer"),
+            ])
     }
 
-    /// `DATE`, `DATE.html` or `DATE.txt`: the published edition as a web page or as its text part.
+    /// The archive as an Atom feed, with absolute links to this server (or to `archive_url`).
+    func feed(_ request: HTTPRequest) -> HTTPResponse {
+        do {
+            let publication = try workspace.loadPublication()
+            let host = request.headers["host"].flatMap { HTTPServer.isHostHeader($0) ? $0 : nil } ?? "localhost"
+            let scheme = request.headers["x-forwarded-proto"] == "https" ? "https" : "http"
+            let xml = ArchiveFeed.xml(
+                publication: publication, editions: try store?.archivedEditions() ?? [], base: "\(scheme)://\(host)")
+            return HTTPResponse(
+                status: 200, contentType: "application/atom+xml; charset=utf-8", body: xml,
+                headers: SecurityHeaders.plain)
+        } catch {
+            return failure(error, what: "the archive's feed")
+        }
+    }
+
+    /// `DATE`, `DATE.html` or `DATE.txt`: the edition as readers received it, as a web page or as its text
+    /// part; 404 for an edition that was neither sent nor published.
     func edition(_ name: String) -> HTTPResponse {
         let (dateText, format) = Self.split(name)
         guard let date = EditionDate(dateText), format != nil else { return notFound() }
-        let rendered: RenderedEdition
+        let frozen: FrozenEdition
         do {
-            let publication = try workspace.loadPublication()
-            guard date <= today(publication), workspace.editionDates().contains(date) else { return notFound() }
-            rendered = try render(date, publication: publication)
+            guard let archived = try store?.archivedEdition(date: date.description) else { return notFound() }
+            frozen = archived
         } catch {
             return failure(error, what: "the edition of \(date)")
         }
         if format == "txt" {
             return HTTPResponse(
-                status: 200, contentType: "text/plain; charset=utf-8", body: rendered.text(),
+                status: 200, contentType: "text/plain; charset=utf-8", body: frozen.archive.text(),
                 headers: SecurityHeaders.plain)
         }
-        return page(rendered.html)
+        return page(frozen.archive.html)
     }
 
     /// The edition's date and `html` or `txt` (nil for anything else).
@@ -165,7 +245,7 @@ public struct DigestSite: HTTPResponder {
                 body: "The body must be List-Unsubscribe=One-Click (RFC 8058).\n", headers: SecurityHeaders.plain)
         }
         do {
-            let outcome = try await batcher.unsubscribe(id)
+            let outcome = try await batcher.submit(id)
             if outcome == .unsubscribed { log("unsubscribed subscriber \(id)") }
         } catch {
             log("error: unsubscribing subscriber \(id) failed: \(error)")
@@ -195,6 +275,69 @@ public struct DigestSite: HTTPResponder {
             headers: SecurityHeaders.plain)
     }
 
+    // MARK: Sign-up
+
+    func subscribeForm(message: String? = nil, status: Int = 200) -> HTTPResponse {
+        page(
+            Pages.subscribeForm(publication: publicationName, language: language, message: message), status: status,
+            extra: [("Cache-Control", "no-store")])
+    }
+
+    /// POST /subscribe: the same answer for every address, on the list or not.
+    func subscribe(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let signup else { return notFound() }
+        let fields = HTTPParser.formFields(request.body)
+        let answer = await signup.subscribe(
+            email: fields["email"] ?? "", name: fields["name"] ?? "", honeypot: fields["website"] ?? "",
+            client: request.remote)
+        switch answer {
+        case .badAddress:
+            return subscribeForm(message: "That does not look like an email address. Please check it.", status: 400)
+        case .tooManyFromClient:
+            return page(
+                Pages.message(
+                    title: "Too many sign-ups", text: "Too many sign-ups came from your network. Please try later."),
+                status: 429, extra: [("Retry-After", "3600")])
+        case .accepted:
+            if let thanks = fields["thanks"], !thanks.isEmpty, signup.allowsRedirect(thanks) {
+                return HTTPResponse(
+                    status: 303, contentType: "text/plain; charset=utf-8", body: "See \(thanks)\n",
+                    headers: SecurityHeaders.plain + [("Location", thanks)])
+            }
+            return page(Pages.checkInbox(publication: publicationName), extra: [("Cache-Control", "no-store")])
+        }
+    }
+
+    /// GET /confirm: a page with a button. Mail scanners follow links; only the button's POST confirms.
+    func confirmSignupPage(_ request: HTTPRequest) -> HTTPResponse {
+        guard let signup else { return notFound() }
+        let token = request.query["t"] ?? ""
+        switch signup.check(token) {
+        case .valid:
+            return page(
+                Pages.confirmSignup(publication: publicationName, token: token), extra: [("Cache-Control", "no-store")])
+        case .expired: return page(Pages.signupLinkProblem(expired: true), status: 400)
+        case .invalid: return page(Pages.signupLinkProblem(expired: false), status: 400)
+        }
+    }
+
+    func confirmSignup(_ request: HTTPRequest) async -> HTTPResponse {
+        guard let signup else { return notFound() }
+        let token = request.query["t"] ?? HTTPParser.formFields(request.body)["t"] ?? ""
+        switch await signup.confirm(token) {
+        case .confirmed:
+            return page(Pages.subscribed(publication: publicationName), extra: [("Cache-Control", "no-store")])
+        case .expired: return page(Pages.signupLinkProblem(expired: true), status: 400)
+        case .invalid: return page(Pages.signupLinkProblem(expired: false), status: 400)
+        case .used:
+            return page(
+                Pages.message(
+                    title: "This link was used already",
+                    text: "This confirmation link works once. If you are not getting the newsletter, sign up again."),
+                status: 400)
+        }
+    }
+
     // MARK: The preview
 
     func previewPage(_ name: String, query: [String: String]) -> HTTPResponse {
@@ -205,10 +348,12 @@ public struct DigestSite: HTTPResponder {
         do {
             rendered = try render(date, publication: try workspace.loadPublication())
         } catch {
-            // The editor is mid-edit: show what is wrong, and reload when the file changes again.
+            // The editor is mid-edit: show what is wrong, and reload when the file changes again. No edition
+            // for the date at all is a 404 with the same explanation.
             let message = (error as? Problem)?.description ?? (error as? Problems)?.description ?? "\(error)"
+            let missing = !FileManager.default.fileExists(atPath: workspace.editionFile(date).path)
             return page(
-                Pages.previewProblem(date: date, message: message, stamp: stamp), status: 500,
+                Pages.previewProblem(date: date, message: message, stamp: stamp), status: missing ? 404 : 500,
                 headers: SecurityHeaders.preview)
         }
         if format == "txt" {

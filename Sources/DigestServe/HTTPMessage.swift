@@ -42,6 +42,8 @@ public struct HTTPRequest: Sendable {
     public var loggedTarget: String {
         guard let mark = target.firstIndex(of: "?") else { return target }
         if path == "/unsubscribe" || path.hasPrefix("/unsubscribe/") { return target[..<mark] + "?[redacted]" }
+        // A confirmation token is a capability too: confirming a sign-up.
+        if path == "/confirm" { return target[..<mark] + "?[redacted]" }
         return target
     }
 }

@@ -341,6 +341,16 @@ func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escaping @Sen
 }
 
 /// A value behind a lock, for state that threads and tasks share.
+extension HTTPServer {
+    /// A Host header that is a plain host name or address with an optional port: safe to echo into a link.
+    static func isHostHeader(_ value: String) -> Bool {
+        !value.isEmpty && value.count <= 255
+            && value.unicodeScalars.allSatisfy {
+                CharacterSet.alphanumerics.contains($0) && $0.isASCII || ".-:[]".unicodeScalars.contains($0)
+            }
+    }
+}
+
 final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()

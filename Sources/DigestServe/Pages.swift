@@ -1,4 +1,5 @@
 import DigestCore
+import DigestStore
 import Foundation
 
 /// The server's own pages: small, self-contained HTML with inline styles and no script, except the
@@ -13,14 +14,14 @@ enum Pages {
         background:#0b5cad;color:#fff;cursor:pointer}
         """
 
-    static func document(title: String, body: String, language: String = "en") -> String {
+    static func document(title: String, body: String, language: String = "en", head: String = "") -> String {
         """
         <!DOCTYPE html>
         <html lang="\(HTMLEscape.attribute(language))">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(HTMLEscape.text(title))</title>
+        <title>\(HTMLEscape.text(title))</title>\(head)
         <style>\(style)</style>
         </head>
         <body>
@@ -52,7 +53,70 @@ enum Pages {
             }
             body += "</ol>\n"
         }
-        return document(title: publication.name, body: body, language: publication.language)
+        // Feed readers find the archive's Atom feed from the page.
+        let feed =
+            "\n<link rel=\"alternate\" type=\"application/atom+xml\" title=\"\(HTMLEscape.attribute(publication.name))\" "
+            + "href=\"/feed.xml\">"
+        return document(title: publication.name, body: body, language: publication.language, head: feed)
+    }
+
+    /// The editor's report of one edition (`--preview` only): the figures, and SVG bar charts of the
+    /// delivery and of the clicks per story. The same figures as `digest report --json`.
+    static func report(_ report: EditionReport) -> String {
+        let figures: [(String, String, Int?)] = [
+            ("sent", "sent", report.sent), ("deferred", "deferred", report.deferred),
+            ("failed", "failed", report.failed),
+            ("in-doubt", "in doubt", report.inDoubt), ("left", "left during the run", report.leftDuringRun),
+            ("hard-bounces", "hard bounces", report.hardBounces), ("soft-bounces", "soft bounces", report.softBounces),
+            ("complaints", "complaints", report.complaints),
+            ("unsubscribes", "unsubscribed after it", report.unsubscribes),
+        ]
+        var body = "<h1>\(HTMLEscape.text(report.subject.isEmpty ? report.date : report.subject))</h1>\n"
+        body += "<p class=\"date\">\(HTMLEscape.text(report.date)), \(report.recipients) readers</p>\n<table>\n"
+        for (id, name, value) in figures {
+            body +=
+                "<tr><th>\(HTMLEscape.text(name))</th><td id=\"\(id)\">\(value.map(String.init) ?? "not recorded")</td></tr>\n"
+        }
+        body += "</table>\n"
+        body += bars(
+            title: "Delivery",
+            [
+                ("sent", report.sent), ("deferred", report.deferred), ("failed", report.failed),
+                ("in doubt", report.inDoubt), ("left", report.leftDuringRun),
+            ])
+        if let stories = report.stories {
+            body += "<h2>Clicks per story</h2>\n"
+            body += bars(title: "Clicks per story", stories.map { ("\($0.number). \($0.title)", $0.clicks) })
+            body += "<table>\n"
+            for story in stories {
+                body +=
+                    "<tr><th>\(story.number). \(HTMLEscape.text(story.title))</th><td class=\"clicks\">\(story.clicks)</td>"
+                    + "<td class=\"scanners\">\(story.scannerClicks) by scanners</td></tr>\n"
+            }
+            body += "</table>\n"
+        } else {
+            body += "<p>Clicks are not counted for this edition (tracking.clicks: stories counts them per story).</p>\n"
+        }
+        return document(title: "Report: \(report.date)", body: body)
+    }
+
+    /// A horizontal bar chart as inline SVG: one labelled bar per value.
+    static func bars(title: String, _ values: [(String, Int)]) -> String {
+        let most = max(1, values.map(\.1).max() ?? 1)
+        let row = 26
+        var svg =
+            "<svg role=\"img\" aria-label=\"\(HTMLEscape.attribute(title))\" width=\"640\" height=\"\(values.count * row + 8)\" "
+            + "viewBox=\"0 0 640 \(values.count * row + 8)\" xmlns=\"http://www.w3.org/2000/svg\">\n"
+        for (index, (label, value)) in values.enumerated() {
+            let y = index * row + 4
+            let width = value * 380 / most
+            let short = label.count > 34 ? String(label.prefix(33)) + "…" : label
+            svg +=
+                "<text x=\"0\" y=\"\(y + 16)\" font-size=\"13\" fill=\"#333\">\(HTMLEscape.text(short))</text>"
+                + "<rect x=\"240\" y=\"\(y + 3)\" width=\"\(max(width, value > 0 ? 2 : 0))\" height=\"18\" fill=\"#0b5cad\"/>"
+                + "<text x=\"\(246 + width)\" y=\"\(y + 16)\" font-size=\"13\" fill=\"#333\">\(value)</text>\n"
+        }
+        return svg + "</svg>\n"
     }
 
     /// The page an unsubscribe link opens: a button that POSTs back to the same address.
@@ -85,6 +149,74 @@ enum Pages {
             title: "This link does not work",
             text: "The unsubscribe link is incomplete or was changed. Use the link in the newest email as it is, "
                 + "or reply to the newsletter and ask to be taken off the list.")
+    }
+
+    // MARK: Sign-up
+
+    static func subscribeForm(publication: String, language: String, message: String?) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        let note = message.map { "<p role=\"alert\"><strong>\(HTMLEscape.text($0))</strong></p>\n" } ?? ""
+        return document(
+            title: "Subscribe to \(name)",
+            body: """
+                <h1>Subscribe to \(HTMLEscape.text(name))</h1>
+                \(note)<p>You will get an email with a link to confirm: nothing comes until you do.</p>
+                <form method="post" action="/subscribe">
+                <p><label for="email">Email address</label><br>
+                <input id="email" type="email" name="email" required autocomplete="email" size="32"></p>
+                <p><label for="name">Name (optional)</label><br>
+                <input id="name" type="text" name="name" autocomplete="name" size="32"></p>
+                <div style="position:absolute;left:-10000px" aria-hidden="true">
+                <label for="website">Leave this empty</label>
+                <input id="website" type="text" name="website" tabindex="-1" autocomplete="off"></div>
+                <button type="submit">Subscribe</button>
+                </form>
+                """, language: language)
+    }
+
+    static func checkInbox(publication: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Check your inbox",
+            body: """
+                <h1>Check your inbox</h1>
+                <p>If this address can join \(HTMLEscape.text(name)), an email with a link to confirm is on its way. \
+                Open it and press the button to start getting the newsletter.</p>
+                """)
+    }
+
+    /// The page a confirmation link opens: a button that POSTs back with the token.
+    static func confirmSignup(publication: String, token: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Confirm your subscription",
+            body: """
+                <h1>Subscribe to \(HTMLEscape.text(name))?</h1>
+                <p>Press the button to confirm that you want to get the newsletter at this address.</p>
+                <form method="post" action="/confirm">
+                <input type="hidden" name="t" value="\(HTMLEscape.attribute(token))">
+                <button type="submit">Confirm</button>
+                </form>
+                """)
+    }
+
+    static func subscribed(publication: String) -> String {
+        let name = publication.isEmpty ? "the newsletter" : publication
+        return document(
+            title: "Subscribed",
+            body: """
+                <h1>You are subscribed</h1>
+                <p>You will get the next edition of \(HTMLEscape.text(name)). Every edition has a link to leave.</p>
+                """)
+    }
+
+    static func signupLinkProblem(expired: Bool) -> String {
+        message(
+            title: expired ? "This link has expired" : "This link does not work",
+            text: expired
+                ? "Confirmation links work for a limited time. Sign up again and use the new link."
+                : "The confirmation link is incomplete or was changed. Use the link in the email as it is, or sign up again."
+        )
     }
 
     // MARK: The preview

@@ -17,6 +17,11 @@ public struct Delivery: Equatable, Sendable, Codable, FetchableRecord, Persistab
         case failed
         /// Was in flight when a run died: perhaps delivered. Resent only when asked.
         case doubt
+        /// The reader left (unsubscribed, bounced, complained or was removed) after the run began: not sent,
+        /// and not a failure.
+        case left
+        /// Handed to a later run of the same edition (`digest send --new-run`) before it was sent.
+        case superseded
     }
 
     public static let databaseTableName = "delivery"
@@ -40,7 +45,8 @@ public struct Delivery: Equatable, Sendable, Codable, FetchableRecord, Persistab
 
 extension Delivery {
     /// The ledger's name for the run of an edition: its date, or `DATE+dry-run` for a dry run into a
-    /// Maildir (a run of its own, so a rehearsal never marks a reader as sent).
+    /// Maildir (a run of its own, so a rehearsal never marks a reader as sent). A later run of the same edition
+    /// (`digest send --new-run`) is `DATE#2`, `DATE#3`, ….
     public static func runKey(for date: EditionDate, dryRun: Bool) -> String {
         date.description + (dryRun ? "+dry-run" : "")
     }

@@ -60,6 +60,53 @@ public final class SQLiteStore: Sendable {
             }
             try db.create(index: "delivery_state", on: "delivery", columns: ["run", "state", "subscriberId"])
         }
+        migrator.registerMigration("v2: frozen editions and run details") { db in
+            // What a run sends, rendered once at its first start; and editions published to the archive
+            // without a run. The archive serves these bytes, never the files as they are now.
+            try db.create(table: "frozenEdition") { table in
+                table.primaryKey("name", .text)
+                table.column("date", .text).notNull()
+                table.column("kind", .text).notNull().check { ["run", "dry-run", "published"].contains($0) }
+                table.column("subject", .text).notNull()
+                table.column("rendering", .text).notNull()
+                table.column("frozenAt", .datetime).notNull()
+            }
+            try db.create(index: "frozenEdition_date", on: "frozenEdition", columns: ["date"])
+            try db.alter(table: "run") { table in
+                table.add(column: "date", .text)
+                table.add(column: "relay", .text)
+                table.add(column: "lastSessionAt", .datetime)
+                table.add(column: "finishedAt", .datetime)
+            }
+        }
+        migrator.registerMigration("v3: story clicks") { db in
+            // Counts only: which story of which edition, never who.
+            try db.create(table: "storyClick") { table in
+                table.column("date", .text).notNull()
+                table.column("story", .integer).notNull()
+                table.column("human", .integer).notNull().defaults(to: 0)
+                table.column("scanner", .integer).notNull().defaults(to: 0)
+                table.primaryKey(["date", "story"])
+            }
+        }
+        migrator.registerMigration("v4 (issue 15): consent and tags") { db in
+            try db.alter(table: "subscriber") { table in
+                table.add(column: "confirmedAt", .datetime)
+                table.add(column: "service", .text).notNull().defaults(to: "")
+                table.add(column: "tags", .text).notNull().defaults(to: "[]")
+            }
+        }
+        migrator.registerMigration("v5 (issue 15): pending sign-ups") { db in
+            // A sign-up waiting for its confirmation: not a subscriber, so no run can ever mail it.
+            try db.create(table: "signup") { table in
+                table.primaryKey("email", .text)
+                table.column("name", .text).notNull().defaults(to: "")
+                table.column("nonce", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("lastSentAt", .datetime)
+                table.column("sends", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -80,6 +127,17 @@ public final class SQLiteStore: Sendable {
                 email: address, name: name, joinedAt: now, source: source, updatedAt: now)
             try subscriber.insert(db)
             return .added(subscriber)
+        }
+    }
+
+    /// Other addresses on the list that differ from `address` only in case (RFC 5321 makes them two
+    /// readers; most mail systems deliver them to one mailbox).
+    public func caseVariants(of address: EmailAddress) throws -> [EmailAddress] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT email FROM subscriber WHERE lower(email) = lower(?) AND email != ? ORDER BY email",
+                arguments: [address.description, address.description]
+            ).compactMap { EmailAddress($0) }
         }
     }
 
@@ -163,26 +221,39 @@ public final class SQLiteStore: Sendable {
 
     // MARK: Import
 
-    /// Imports parsed rows in one transaction: new addresses are added, known ones get a name when they
-    /// had none and a stricter status when the file says so. An import never makes an unsubscribed,
-    /// bounced or complained reader active again.
-    public func importRows(_ rows: [SubscriberCSV.Row], source: String, now: Date) throws -> ImportCounts {
+    /// Imports parsed rows in one transaction: new addresses are added with the time they joined and
+    /// confirmed, their source and tags as the export says; known ones get a name when they had none, a
+    /// stricter status when the file says so, and the file's tags and confirmation time added. An import
+    /// never makes an unsubscribed, bounced or complained reader active again.
+    public func importRows(_ rows: [SubscriberCSV.Row], source: String, service: String = "", now: Date) throws
+        -> ImportCounts
+    {
         try database.write { db in
             var counts = ImportCounts()
-            let find = try db.cachedStatement(sql: "SELECT id, name, status FROM subscriber WHERE email = ?")
+            // Addresses on the list by their lower-cased form, to say when one differs only in case.
+            var folded: [String: String] = [:]
+            for email in try String.fetchAll(db, sql: "SELECT email FROM subscriber") {
+                folded[email.lowercased()] = email
+            }
+            let find = try db.cachedStatement(
+                sql: "SELECT id, name, status, confirmedAt, tags FROM subscriber WHERE email = ?")
             let insert = try db.cachedStatement(
                 sql: """
-                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt, confirmedAt,
+                        service, tags)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             let update = try db.cachedStatement(
-                sql: "UPDATE subscriber SET name = ?, status = ?, updatedAt = ? WHERE id = ?")
+                sql: "UPDATE subscriber SET name = ?, status = ?, confirmedAt = ?, tags = ?, updatedAt = ? WHERE id = ?"
+            )
             for row in rows {
                 let email = row.address.description
                 if let existing = try Row.fetchOne(find, arguments: [email]) {
                     let id: Int64 = existing["id"]
                     var name: String = existing["name"]
                     var status: String = existing["status"]
+                    var confirmedAt: Date? = existing["confirmedAt"]
+                    var tags = Self.decodeTags(existing["tags"])
                     var changed = false
                     if name.isEmpty && !row.name.isEmpty {
                         name = row.name
@@ -192,20 +263,77 @@ public final class SQLiteStore: Sendable {
                         status = row.status.rawValue
                         changed = true
                     }
+                    if confirmedAt == nil, let confirmed = row.confirmedAt {
+                        confirmedAt = confirmed
+                        changed = true
+                    }
+                    for tag in row.tags where !tags.contains(tag) {
+                        tags.append(tag)
+                        changed = true
+                    }
                     if changed {
-                        try update.execute(arguments: [name, status, now, id])
+                        try update.execute(arguments: [name, status, confirmedAt, Self.encodeTags(tags), now, id])
                         counts.updated += 1
                     } else {
                         counts.unchanged += 1
                     }
                 } else {
+                    if let other = folded[email.lowercased()], other != email, let otherAddress = EmailAddress(other) {
+                        counts.caseVariants.append(
+                            SubscriberCSV.CaseVariant(line: row.line, address: row.address, other: otherAddress))
+                    }
                     try insert.execute(arguments: [
-                        email, row.name, row.status.rawValue, now, source, row.attributesJSON, now,
+                        email, row.name, row.status.rawValue, row.joinedAt ?? now, row.source ?? source,
+                        row.attributesJSON, now, row.confirmedAt, row.service ?? service, Self.encodeTags(row.tags),
                     ])
                     counts.added += 1
                 }
             }
             return counts
+        }
+    }
+
+    static func decodeTags(_ text: String?) -> [String] {
+        guard let data = text?.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data)
+        else { return [] }
+        return list
+    }
+
+    static func encodeTags(_ tags: [String]) -> String {
+        (try? JSONEncoder().encode(tags)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    // MARK: Coming back
+
+    /// What `resubscribe` did.
+    public enum ResubscribeOutcome: Equatable, Sendable {
+        /// The reader is active again; they were `from` before.
+        case resubscribed(from: Subscriber.Status)
+        /// The reader was active already: nothing changed.
+        case alreadyActive
+        /// The reader bounced or complained, and the caller did not say to override that: nothing changed.
+        case refused(Subscriber.Status)
+        /// No reader has this address.
+        case unknown
+    }
+
+    /// Makes a reader who left active again, recording when and how they came back (`source`, and the
+    /// time as their confirmation). An unsubscribed reader comes back; a bounced or complained one only
+    /// when `overridingBounceOrComplaint` is set (the editor has the reader's word that the address works
+    /// and that they want the mail).
+    public func resubscribe(
+        _ address: EmailAddress, overridingBounceOrComplaint: Bool = false, source: String, now: Date
+    ) throws -> ResubscribeOutcome {
+        try database.write { db in
+            guard let existing = try Subscriber.filter(Column("email") == address.description).fetchOne(db) else {
+                return .unknown
+            }
+            if existing.status == .active { return .alreadyActive }
+            if existing.status != .unsubscribed && !overridingBounceOrComplaint { return .refused(existing.status) }
+            try db.execute(
+                sql: "UPDATE subscriber SET status = 'active', source = ?, confirmedAt = ?, updatedAt = ? WHERE id = ?",
+                arguments: [source, now, now, existing.id])
+            return .resubscribed(from: existing.status)
         }
     }
 
@@ -218,26 +346,73 @@ public final class SQLiteStore: Sendable {
         public var recipients: Int
         /// Messages in flight when an earlier run died: perhaps delivered.
         public var inDoubt: [Delivery]
+        /// What the run sends, as frozen at its first start (nil for runs from before digest froze them).
+        public var frozen: FrozenEdition? = nil
     }
 
-    /// Starts or resumes `run`. The first start records every active subscriber as a pending recipient,
-    /// in one transaction; a resume keeps that list. Messages left in flight by a crash become `doubt`,
-    /// and are put back to pending only when `resendInDoubt` is set.
-    public func startRun(_ run: String, resendInDoubt: Bool, now: Date) throws -> RunStart {
+    /// How a run starts the first time.
+    public struct RunPlan: Sendable {
+        /// The edition's date, for `digest runs`.
+        public var date: String?
+        /// The rendering the run sends, stored with it at its first start.
+        public var freeze: FrozenEdition?
+        public var kind: FrozenEdition.Kind
+        /// Where the messages go, for `digest runs`.
+        public var relay: String?
+        /// Earlier runs of the same edition: their readers who got it (or may have) are left out of this one,
+        /// and what they had still to send is handed over (`superseded`).
+        public var supersedes: [String]
+
+        public init(
+            date: String? = nil, freeze: FrozenEdition? = nil, kind: FrozenEdition.Kind = .run, relay: String? = nil,
+            supersedes: [String] = []
+        ) {
+            self.date = date
+            self.freeze = freeze
+            self.kind = kind
+            self.relay = relay
+            self.supersedes = supersedes
+        }
+    }
+
+    /// Starts or resumes `run`. The first start records every active subscriber as a pending recipient
+    /// and the plan's frozen rendering, in one transaction; a resume keeps both. Messages left in flight by
+    /// a crash become `doubt`, and are put back to pending only when `resendInDoubt` is set.
+    public func startRun(_ run: String, resendInDoubt: Bool, now: Date, plan: RunPlan = RunPlan()) throws -> RunStart {
         try database.write { db in
             let exists = try Row.fetchOne(db, sql: "SELECT 1 FROM run WHERE name = ?", arguments: [run]) != nil
             if !exists {
                 try db.execute(
-                    sql: "INSERT INTO run (name, startedAt, recipients) VALUES (?, ?, 0)", arguments: [run, now])
+                    sql: "INSERT INTO run (name, startedAt, recipients, date, relay) VALUES (?, ?, 0, ?, ?)",
+                    arguments: [run, now, plan.date, plan.relay])
+                let earlier = plan.supersedes
+                let marks = earlier.map { _ in "?" }.joined(separator: ", ")
+                // A reader an earlier run of the edition sent to, or may have, never gets a second copy.
+                let exclusion =
+                    earlier.isEmpty
+                    ? ""
+                    : " AND id NOT IN (SELECT subscriberId FROM delivery WHERE run IN (\(marks))"
+                        + " AND state IN ('sent', 'sending', 'doubt'))"
                 try db.execute(
                     sql: """
                         INSERT INTO delivery (run, subscriberId, email, name, state, updatedAt)
                         SELECT ?, id, email, name, 'pending', ? FROM subscriber WHERE status = 'active'
-                        """, arguments: [run, now])
+                        """ + exclusion,
+                    arguments: StatementArguments([run as any DatabaseValueConvertible, now] + earlier))
+                if !earlier.isEmpty {
+                    try db.execute(
+                        sql: "UPDATE delivery SET state = 'superseded', updatedAt = ? WHERE run IN (\(marks))"
+                            + " AND state IN ('pending', 'deferred')",
+                        arguments: StatementArguments([now as any DatabaseValueConvertible] + earlier))
+                }
                 try db.execute(
                     sql: "UPDATE run SET recipients = (SELECT COUNT(*) FROM delivery WHERE run = ?) WHERE name = ?",
                     arguments: [run, run])
+                if let frozen = plan.freeze {
+                    try Self.freeze(frozen, name: run, kind: plan.kind, db: db, now: now)
+                }
             }
+            try db.execute(sql: "UPDATE run SET lastSessionAt = ? WHERE name = ?", arguments: [now, run])
             try db.execute(
                 sql: "UPDATE delivery SET state = 'doubt', updatedAt = ? WHERE run = ? AND state = 'sending'",
                 arguments: [now, run])
@@ -255,7 +430,9 @@ public final class SQLiteStore: Sendable {
                 arguments: [run])
             let recipients =
                 try Int.fetchOne(db, sql: "SELECT recipients FROM run WHERE name = ?", arguments: [run]) ?? 0
-            return RunStart(isNew: !exists, recipients: recipients, inDoubt: resendInDoubt ? [] : doubt)
+            return RunStart(
+                isNew: !exists, recipients: recipients, inDoubt: resendInDoubt ? [] : doubt,
+                frozen: try Self.frozen(name: run, db: db))
         }
     }
 
@@ -279,16 +456,16 @@ public final class SQLiteStore: Sendable {
         return db.changesCount > 0
     }
 
-    /// Why a row of a reader who left after the run began is failed unsent.
+    /// Why a row of a reader who left after the run began is not sent.
     static func notSent(subscriberStatus status: String) -> String {
-        "not sent: the subscriber is \(status) now"
+        "left during the run: the subscriber is \(status) now"
     }
 
-    /// Marks a row failed unsent, if it is still as it was read.
+    /// Marks a row `left` unsent, if it is still as it was read.
     static func skip(_ delivery: Delivery, reason: String, db: Database, now: Date) throws {
         try db.cachedStatement(
             sql: """
-                UPDATE delivery SET state = 'failed', reply = ?, updatedAt = ?
+                UPDATE delivery SET state = 'left', reply = ?, updatedAt = ?
                 WHERE run = ? AND subscriberId = ? AND state = ? AND runAttempts = ?
                 """
         ).execute(arguments: [
@@ -355,6 +532,292 @@ public final class SQLiteStore: Sendable {
             return counts
         }
     }
+
+    // MARK: Frozen editions and runs
+
+    static func freeze(_ frozen: FrozenEdition, name: String, kind: FrozenEdition.Kind, db: Database, now: Date) throws
+    {
+        let json = String(decoding: try JSONEncoder().encode(frozen), as: UTF8.self)
+        try db.execute(
+            sql: """
+                INSERT INTO frozenEdition (name, date, kind, subject, rendering, frozenAt) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET subject = excluded.subject, rendering = excluded.rendering,
+                    frozenAt = excluded.frozenAt
+                """, arguments: [name, frozen.date, kind.rawValue, frozen.archive.subject, json, now])
+    }
+
+    static func frozen(name: String, db: Database) throws -> FrozenEdition? {
+        guard
+            let json = try String.fetchOne(
+                db, sql: "SELECT rendering FROM frozenEdition WHERE name = ?", arguments: [name])
+        else { return nil }
+        return try JSONDecoder().decode(FrozenEdition.self, from: Data(json.utf8))
+    }
+
+    /// Publishes an edition to the archive without a run (an archive-only edition): the rendering as it
+    /// is now, frozen under `DATE+published`. Publishing again replaces it.
+    public func publish(_ frozen: FrozenEdition, now: Date) throws {
+        try database.write { db in
+            try Self.freeze(frozen, name: frozen.date + "+published", kind: .published, db: db, now: now)
+        }
+    }
+
+    /// An edition in the public archive.
+    public struct ArchivedEdition: Sendable, Equatable {
+        public var date: String
+        /// The subject readers got.
+        public var subject: String
+        public var preheader: String
+        /// When it was frozen: its run's first start, or its publication.
+        public var frozenAt: Date
+    }
+
+    /// The archive: each edition sent to subscribers or published, newest first, as readers got it (the
+    /// latest run's, when an edition had several).
+    public func archivedEditions() throws -> [ArchivedEdition] {
+        try database.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT date, subject, rendering, frozenAt FROM frozenEdition f WHERE kind IN ('run', 'published')
+                    AND name = (SELECT name FROM frozenEdition g WHERE g.date = f.date AND g.kind IN ('run', 'published')
+                                ORDER BY frozenAt DESC, name DESC LIMIT 1)
+                    ORDER BY date DESC
+                    """
+            ).map { row in
+                let rendering = try JSONDecoder().decode(
+                    FrozenEdition.self, from: Data((row["rendering"] as String).utf8))
+                return ArchivedEdition(
+                    date: row["date"], subject: row["subject"], preheader: rendering.archive.preheader,
+                    frozenAt: row["frozenAt"])
+            }
+        }
+    }
+
+    /// The rendering readers of the edition of `date` got (its latest run's), or its published one; nil
+    /// when the edition was neither sent to subscribers nor published.
+    public func archivedEdition(date: String) throws -> FrozenEdition? {
+        try database.read { db in
+            guard
+                let name = try String.fetchOne(
+                    db,
+                    sql: """
+                        SELECT name FROM frozenEdition WHERE date = ? AND kind IN ('run', 'published')
+                        ORDER BY frozenAt DESC, name DESC LIMIT 1
+                        """, arguments: [date])
+            else { return nil }
+            return try Self.frozen(name: name, db: db)
+        }
+    }
+
+    /// A run as `digest runs` shows it.
+    public struct RunSummary: Sendable, Equatable {
+        public var name: String
+        public var date: String?
+        public var startedAt: Date
+        public var lastSessionAt: Date?
+        public var finishedAt: Date?
+        public var relay: String?
+        public var recipients: Int
+        public var subject: String?
+        public var counts: [Delivery.State: Int]
+    }
+
+    /// Every run, oldest first; with `date`, the runs of that edition (its run, dry runs, later runs).
+    public func runs(date: String? = nil) throws -> [RunSummary] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.name, r.date, r.startedAt, r.lastSessionAt, r.finishedAt, r.relay, r.recipients, f.subject
+                    FROM run r LEFT JOIN frozenEdition f ON f.name = r.name
+                    WHERE ? IS NULL OR r.date = ? OR r.name = ? OR r.name LIKE ? ORDER BY r.startedAt, r.name
+                    """, arguments: [date, date, date, date.map { $0 + "+%" } ?? ""])
+            return try rows.map { row in
+                var counts: [Delivery.State: Int] = [:]
+                for count in try Row.fetchAll(
+                    db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE run = ? GROUP BY state",
+                    arguments: [row["name"] as String])
+                {
+                    if let state = Delivery.State(rawValue: count["state"]) { counts[state] = count["n"] }
+                }
+                return RunSummary(
+                    name: row["name"], date: row["date"], startedAt: row["startedAt"],
+                    lastSessionAt: row["lastSessionAt"],
+                    finishedAt: row["finishedAt"], relay: row["relay"], recipients: row["recipients"],
+                    subject: row["subject"], counts: counts)
+            }
+        }
+    }
+
+    /// The frozen renderings of the runs of `date` (not dry runs), newest first: where a click link's story
+    /// is looked up.
+    public func frozenRuns(date: String) throws -> [FrozenEdition] {
+        try database.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT rendering FROM frozenEdition WHERE date = ? AND kind = 'run' ORDER BY frozenAt DESC",
+                arguments: [date]
+            ).map { try JSONDecoder().decode(FrozenEdition.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// A click on story `story` of the edition of `date`, by a person or (as far as can be told) a link scanner.
+    public struct Click: Hashable, Sendable {
+        public var date: String
+        public var story: Int
+        public var scanner: Bool
+
+        public init(date: String, story: Int, scanner: Bool) {
+            self.date = date
+            self.story = story
+            self.scanner = scanner
+        }
+    }
+
+    /// Adds clicks, in one transaction.
+    public func record(clicks: [Click]) async throws {
+        var counting: [Click: Int] = [:]
+        for click in clicks { counting[click, default: 0] += 1 }
+        let grouped = counting
+        try await database.write { db in
+            let upsert = try db.cachedStatement(
+                sql: """
+                    INSERT INTO storyClick (date, story, human, scanner) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(date, story) DO UPDATE SET human = human + excluded.human,
+                        scanner = scanner + excluded.scanner
+                    """)
+            for (click, count) in grouped {
+                try upsert.execute(arguments: [
+                    click.date, click.story, click.scanner ? 0 : count, click.scanner ? count : 0,
+                ])
+            }
+        }
+    }
+
+    /// The clicks counted per story of the edition of `date`.
+    public func clicks(date: String) throws -> [Int: (human: Int, scanner: Int)] {
+        try database.read { db in
+            var counts: [Int: (human: Int, scanner: Int)] = [:]
+            for row in try Row.fetchAll(
+                db, sql: "SELECT story, human, scanner FROM storyClick WHERE date = ?", arguments: [date])
+            {
+                counts[row["story"]] = (row["human"], row["scanner"])
+            }
+            return counts
+        }
+    }
+
+    // MARK: What readers did
+
+    /// The ledger's figures of one edition, over its runs to subscribers (not dry runs).
+    public struct EditionFigures: Sendable, Equatable {
+        public var date: String
+        public var runs: [String]
+        public var counts: [Delivery.State: Int]
+        /// Refusals at RCPT saying the mailbox does not exist (the reader is marked bounced).
+        public var hardBounces: Int
+        /// Temporary refusals (4xx) still deferred.
+        public var softBounces: Int
+        /// Readers of the edition who unsubscribed after it was sent and before the next edition's run.
+        public var unsubscribes: Int
+        /// When the first run started.
+        public var sentAt: Date?
+    }
+
+    public func editionFigures(date: String) throws -> EditionFigures {
+        try database.read { db in
+            let runs = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT name, startedAt FROM run WHERE (date = ? OR name = ? OR name LIKE ?) AND name NOT LIKE ?
+                    ORDER BY startedAt
+                    """, arguments: [date, date, date + "#%", "%+dry-run%"])
+            let names: [String] = runs.map { $0["name"] }
+            let sentAt: Date? = runs.first?["startedAt"]
+            var counts: [Delivery.State: Int] = [:]
+            var hard = 0
+            for name in names {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT state, COUNT(*) AS n FROM delivery WHERE run = ? GROUP BY state", arguments: [name]
+                ) {
+                    if let state = Delivery.State(rawValue: row["state"]) { counts[state, default: 0] += row["n"] }
+                }
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT replyCode, reply FROM delivery WHERE run = ? AND state = 'failed'",
+                    arguments: [name])
+                {
+                    let code: Int? = row["replyCode"]
+                    let reply: String = row["reply"] ?? ""
+                    if Self.isHardBounce(replyCode: code, reply: reply) { hard += 1 }
+                }
+            }
+            var unsubscribes = 0
+            if let sentAt {
+                let next = try Date.fetchOne(
+                    db,
+                    sql: "SELECT MIN(startedAt) FROM run WHERE startedAt > ? AND name NOT LIKE ? AND name NOT LIKE ?",
+                    arguments: [sentAt, date + "%", "%+dry-run%"])
+                let marks = names.map { _ in "?" }.joined(separator: ", ")
+                unsubscribes =
+                    try Int.fetchOne(
+                        db,
+                        sql: """
+                            SELECT COUNT(DISTINCT s.id) FROM subscriber s JOIN delivery d ON d.subscriberId = s.id
+                            WHERE d.run IN (\(marks)) AND d.state = 'sent' AND s.status = 'unsubscribed'
+                            AND s.updatedAt >= ? AND (? IS NULL OR s.updatedAt < ?)
+                            """,
+                        arguments: StatementArguments(names) + [sentAt, next, next]) ?? 0
+            }
+            return EditionFigures(
+                date: date, runs: names, counts: counts, hardBounces: hard, softBounces: counts[.deferred] ?? 0,
+                unsubscribes: unsubscribes, sentAt: sentAt)
+        }
+    }
+
+    /// The rule the ledger marks readers bounced by (550/551/553 at RCPT, 5.1.x when an enhanced code is given).
+    static func isHardBounce(replyCode: Int?, reply: String) -> Bool {
+        guard let code = replyCode, [550, 551, 553].contains(code) else { return false }
+        let words = reply.split(separator: " ")
+        guard words.count >= 2, words[1].split(separator: ".").count == 3 else { return true }
+        return words[1].hasPrefix("5.1.")
+    }
+
+    /// The list's growth per day, over `days` days ending with `last` (in `timeZone`).
+    public struct DayGrowth: Sendable, Equatable {
+        public var date: String
+        public var joined: Int
+        public var left: Int
+        public var bounced: Int
+    }
+
+    public func growth(days: [(date: String, start: Date, end: Date)]) throws -> [DayGrowth] {
+        try database.read { db in
+            try days.map { day in
+                func count(_ sql: String) throws -> Int {
+                    try Int.fetchOne(db, sql: sql, arguments: [day.start, day.end]) ?? 0
+                }
+                return DayGrowth(
+                    date: day.date,
+                    joined: try count("SELECT COUNT(*) FROM subscriber WHERE joinedAt >= ? AND joinedAt < ?"),
+                    left: try count(
+                        "SELECT COUNT(*) FROM subscriber WHERE status = 'unsubscribed' AND updatedAt >= ? AND updatedAt < ?"
+                    ),
+                    bounced: try count(
+                        "SELECT COUNT(*) FROM subscriber WHERE status = 'bounced' AND updatedAt >= ? AND updatedAt < ?")
+                )
+            }
+        }
+    }
+
+    /// Notes that a session of `run` ended with nothing left to send (or not).
+    public func noteSessionEnd(_ run: String, finished: Bool, now: Date) throws {
+        try database.write { db in
+            try db.execute(
+                sql:
+                    "UPDATE run SET lastSessionAt = ?, finishedAt = CASE WHEN ? THEN COALESCE(finishedAt, ?) END WHERE name = ?",
+                arguments: [now, finished, now, run])
+        }
+    }
 }
 
 /// What an import did.
@@ -362,6 +825,8 @@ public struct ImportCounts: Equatable, Sendable {
     public var added = 0
     public var updated = 0
     public var unchanged = 0
+    /// New addresses that differ only in case from one on the list already.
+    public var caseVariants: [SubscriberCSV.CaseVariant] = []
 
     public init(added: Int = 0, updated: Int = 0, unchanged: Int = 0) {
         self.added = added

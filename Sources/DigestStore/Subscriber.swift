@@ -21,11 +21,24 @@ public struct Subscriber: Equatable, Sendable, Codable, FetchableRecord, Mutable
     /// Other columns of an import, as a JSON object of strings.
     public var attributes: String
     public var updatedAt: Date
+    /// When the reader confirmed they want the mail (double opt-in, an export's confirm time), if known.
+    public var confirmedAt: Date?
+    /// The service an imported reader came from (`mailchimp`, `substack`…); empty otherwise.
+    public var service: String
+    /// Tags and labels, as a JSON array of strings.
+    public var tags: String
+
+    /// The tags as a list.
+    public var tagList: [String] {
+        guard let data = tags.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data)
+        else { return [] }
+        return list
+    }
 
     public init(
         id: Int64? = nil, email: EmailAddress, name: String = "", status: Status = .active, joinedAt: Date,
         source: String,
-        attributes: String = "{}", updatedAt: Date
+        attributes: String = "{}", updatedAt: Date, confirmedAt: Date? = nil, service: String = "", tags: String = "[]"
     ) {
         self.id = id
         self.email = email
@@ -35,6 +48,9 @@ public struct Subscriber: Equatable, Sendable, Codable, FetchableRecord, Mutable
         self.source = source
         self.attributes = attributes
         self.updatedAt = updatedAt
+        self.confirmedAt = confirmedAt
+        self.service = service
+        self.tags = tags
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {

@@ -13,6 +13,8 @@ public enum AddArticle {
         public var file: String
         /// The page gives no publication time.
         public var undated: Bool
+        /// The editor's previous file, kept when it could not be edited in place (see `Workspace.save`).
+        public var backup: String? = nil
     }
 
     public static func run(
@@ -44,9 +46,10 @@ public enum AddArticle {
             edition.sections.append(Section(title: name, items: [item]))
         }
         if edition.subject.isEmpty { edition.subject = item.title }
-        try workspace.save(edition)
+        let backup = try workspace.save(edition)
         return Report(
-            title: item.title, section: name, file: workspace.displayPath(file), undated: page.published == nil)
+            title: item.title, section: name, file: workspace.displayPath(file), undated: page.published == nil,
+            backup: backup)
     }
 
     /// The edition's item for a page: its metadata, one line each, the summary cut as gather cuts it.
@@ -60,6 +63,9 @@ public enum AddArticle {
             content: .article(
                 Article(
                     author: TextMarks.singleLine(page.author),
-                    image: page.imageURL.map { Image(url: $0, alt: page.imageAlt ?? title) })))
+                    // The edition holds web links only (a page read from a file has file: pictures).
+                    image: page.imageURL.flatMap {
+                        $0.lowercased().hasPrefix("http") ? Image(url: $0, alt: page.imageAlt ?? title) : nil
+                    })))
     }
 }

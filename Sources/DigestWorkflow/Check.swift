@@ -27,6 +27,19 @@ public enum Check {
         HTMLTextBrowser.facts(loaded.rendered.html)
     }
 
+    /// The titles of the items the editor cut (in `removed:`, or gathered and since deleted), as the
+    /// feeds gave them when gather last read them (its cache).
+    public static func cutTitles(_ loaded: LoadedEdition) -> [String] {
+        let edition = loaded.edition
+        let present = Set(edition.items.compactMap { $0.source?.guid })
+        let cut = Set(edition.removedItemIDs + edition.gatheredItemIDs.filter { !present.contains($0) })
+        guard !cut.isEmpty else { return [] }
+        let reader = FeedReader(cacheFolder: loaded.workspace.root.appendingPathComponent(".digest-cache/feeds"))
+        return loaded.publication.feeds.flatMap { source in
+            (reader.cachedFeed(source)?.items ?? []).filter { cut.contains($0.id) }.map(\.title)
+        }
+    }
+
     /// Checks `loaded`; with `linkTimeout`, every link is asked whether it answers, all at once.
     public static func run(_ loaded: LoadedEdition, linkTimeout: Int?) -> Report {
         let facts = facts(loaded)
@@ -45,7 +58,7 @@ public enum Check {
         }
         let unsorted = EditionLinter.check(
             edition: loaded.edition, rendered: loaded.rendered, unsubscribeURL: loaded.publication.unsubscribeURL,
-            html: facts, links: checks)
+            html: facts, links: checks, cutTitles: cutTitles(loaded))
         let findings = unsorted.enumerated().sorted {
             ($0.element.severity, $0.offset) < ($1.element.severity, $1.offset)
         }.map(\.element)

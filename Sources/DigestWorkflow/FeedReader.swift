@@ -32,6 +32,16 @@ public struct FeedReader: Sendable {
         return (cacheFolder.appendingPathComponent("\(name).json"), cacheFolder.appendingPathComponent("\(name).body"))
     }
 
+    /// The feed as gather last read it, from the cache (nil when the server gave no validator to cache by).
+    public func cachedFeed(_ source: FeedSource) -> ParsedFeed? {
+        let paths = cachePaths(source.url)
+        guard let body = try? Data(contentsOf: paths.body) else { return nil }
+        let charset = (try? Data(contentsOf: paths.meta)).flatMap {
+            try? JSONDecoder().decode(CacheEntry.self, from: $0)
+        }?.charset
+        return try? FeedParser.parse(body, url: source.url, encoding: charset)
+    }
+
     /// Reads one feed: fetched, or the cached copy when the server says 304.
     public func read(_ source: FeedSource, fetcher: CurlFetcher) -> Outcome {
         let started = Date()

@@ -11,6 +11,8 @@ public enum Gather {
         public var file: String
         public var outcomes: [FeedReader.Outcome]
         public var merge: MergeReport
+        /// The editor's previous file, kept when it could not be edited in place (see `Workspace.save`).
+        public var backup: String? = nil
         public var failedFeeds: Int { outcomes.filter { if case .failure = $0.result { true } else { false } }.count }
     }
 
@@ -42,7 +44,7 @@ public enum Gather {
         let outcomes = reader.readAll(publication.feeds, each: onFeed)
         let gathered = outcomes.compactMap { outcome -> GatheredFeed? in
             guard case .success(let feed) = outcome.result else { return nil }
-            return GatheredFeed(source: outcome.source, items: feed.items)
+            return GatheredFeed(source: outcome.source, items: feed.items, title: feed.title)
         }
         if gathered.isEmpty && existing == nil {
             throw WorkflowError("no feed could be read, so no edition was written")
@@ -50,7 +52,8 @@ public enum Gather {
         let (edition, merge) = EditionMerger.merge(
             existing: existing, feeds: gathered, date: date, window: window,
             summaryLength: publication.gather.summaryLength)
-        try workspace.save(edition)
-        return Report(date: date, file: workspace.displayPath(file), outcomes: outcomes, merge: merge)
+        let backup = try workspace.save(edition)
+        return Report(
+            date: date, file: workspace.displayPath(file), outcomes: outcomes, merge: merge, backup: backup)
     }
 }

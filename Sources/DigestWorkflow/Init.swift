@@ -188,8 +188,14 @@ public enum Init {
             name: \(name)
             # Your domain: it names the mailing list (List-Id) and the Message-IDs.
             domain: \(yaml(domain))
-            # The digest's language (a BCP 47 tag: en, ar, fr, de, es…): the HTML's lang and the dates' words.
+            # The digest's language (a BCP 47 tag: en, ar, fr, de, es…): the HTML's lang, the dates' words and
+            # the templates' fixed labels ("By", "Listen"…); replace any label under labels:, e.g.
+            # labels:
+            #   top_story: Today's lead
             language: \(yaml(settings.language))
+            # How often it appears, for the footer ("… daily digest"): daily or weekly. Remove the line for
+            # neither. For a weekly digest set gather's window (below) to since-last-edition too.
+            cadence: daily
             # Who the digest comes from (From:, and the address bounces return to).
             sender:
               name: \(yaml(settings.name + " Digest"))
@@ -240,6 +246,10 @@ public enum Init {
               window: day
               summary_length: 280      # summaries are cut at a sentence end near this many characters
               timeout: 30              # seconds a feed may take
+
+            # Counting clicks per story through digest serve (no reader identity is recorded); off by default:
+            # tracking:
+            #   clicks: stories
 
             # Optional headers, with their defaults:
             # list_id: \(domain)                  # List-Id

@@ -81,14 +81,18 @@ public struct SendSettings: Sendable {
     public var dryRun: URL?
     /// Send again to readers whose messages were in flight when an earlier run died.
     public var resendInDoubt: Bool
+    /// Start a new run of the edition as it is now, for the readers earlier runs have not sent to.
+    public var newRun: Bool
 
     public init(
-        smtp: String? = nil, options: SendOptions = SendOptions(), dryRun: URL? = nil, resendInDoubt: Bool = false
+        smtp: String? = nil, options: SendOptions = SendOptions(), dryRun: URL? = nil, resendInDoubt: Bool = false,
+        newRun: Bool = false
     ) {
         self.smtp = smtp
         self.options = options
         self.dryRun = dryRun
         self.resendInDoubt = resendInDoubt
+        self.newRun = newRun
     }
 }
 
@@ -103,6 +107,11 @@ public final class SubscriberRun: @unchecked Sendable {
     /// Where the messages go, for the editor: the relay's URL or the Maildir.
     public let via: String
     public let sender: BulkSender
+    /// What changed since the run was frozen at its first start ("the edition", "the templates or
+    /// publication.yaml"): the run goes on with the frozen rendering all the same.
+    public var changedSinceFrozen: [String] = []
+    /// The subject readers of this run get: the frozen one.
+    public var subject: String = ""
     let store: SQLiteStore
 
     /// A run over `store`'s ledger run `key` (already started), each message built by `builder`.
@@ -135,25 +144,99 @@ public final class SubscriberRun: @unchecked Sendable {
         }
         let signer = try secrets.dkimSigner(loaded.publication.dkim)
         let store = try environment.openStore(loaded.workspace)
-        let key = Delivery.runKey(for: loaded.edition.date, dryRun: settings.dryRun != nil)
-        let start = try store.startRun(key, resendInDoubt: settings.resendInDoubt, now: environment.now())
+        let relay =
+            try settings.dryRun.map { "the Maildir \($0.path)" }
+            ?? SMTPRelay.configuration(publication: loaded.publication, url: settings.smtp, secrets: secrets).url
+        let date = loaded.edition.date.description
+        var forReaders = try loaded.renderer.renderForReaders(loaded.edition)
+        var archive = loaded.rendered
+        var storyLinks: [String]?
+        // Counted clicks: each story's links, in the messages and in the archive's copy readers open with
+        // "view in browser", go through digest serve's /l/ address.
+        if loaded.publication.tracking.clicks == .stories, let base = loaded.publication.clickBaseURL {
+            let links = ClickTracking.storyLinks(loaded.edition)
+            let signer = ClickSigner(unsubscribe)
+            let link = { (story: Int, url: String) in signer.link(base: base, date: date, story: story, url: url) }
+            forReaders = ClickTracking.rewrite(forReaders, storyLinks: links, link: link)
+            archive = ClickTracking.rewrite(archive, storyLinks: links, link: link)
+            storyLinks = links
+        }
+        let current = FrozenEdition(
+            date: date, forReaders: forReaders, archive: archive,
+            editionFingerprint: Fingerprint.edition(loaded), templatesFingerprint: Fingerprint.templates(loaded),
+            storyLinks: storyLinks, storyTitles: loaded.edition.items.map(\.title))
+        let base = Delivery.runKey(for: loaded.edition.date, dryRun: settings.dryRun != nil)
+        let earlier = try store.runs(date: date).map(\.name).filter { $0 == base || $0.hasPrefix(base + "#") }
+        // A resume goes on with the edition's latest run; --new-run starts the next one.
+        var key = earlier.last ?? base
+        var supersedes: [String] = []
+        if settings.newRun && !earlier.isEmpty {
+            supersedes = earlier
+            key = base + "#\(earlier.count + 1)"
+        }
+        let start = try store.startRun(
+            key, resendInDoubt: settings.resendInDoubt, now: environment.now(),
+            plan: SQLiteStore.RunPlan(
+                date: date, freeze: current, kind: settings.dryRun == nil ? .run : .dryRun, relay: relay,
+                supersedes: supersedes))
+        // Every message of a run, resumed or not, is built from what it froze at its first start.
+        let frozen = start.frozen ?? current
+        var changed: [String] = []
+        if frozen.editionFingerprint != current.editionFingerprint { changed.append("the edition") }
+        if frozen.templatesFingerprint != current.templatesFingerprint {
+            changed.append("the templates or publication.yaml")
+        }
         let builder = DigestMessageBuilder(
-            publication: loaded.publication, rendered: try loaded.renderer.renderForReaders(loaded.edition),
+            publication: loaded.publication, rendered: frozen.forReaders ?? current.forReaders ?? loaded.rendered,
             identity: environment.identity, unsubscribe: unsubscribe, signer: signer)
         let makeTransport: BulkSender.TransportFactory
-        let via: String
         if let folder = settings.dryRun {
             makeTransport = { try MaildirTransport(folder: folder) }
-            via = "the Maildir \(folder.path)"
         } else {
             let configuration = try SMTPRelay.configuration(
                 publication: loaded.publication, url: settings.smtp, secrets: secrets)
             makeTransport = { try CurlSMTPTransport(configuration: configuration) }
-            via = configuration.url
         }
-        return try SubscriberRun(
-            store: store, key: key, start: start, builder: builder, options: settings.options, via: via,
+        let run = try SubscriberRun(
+            store: store, key: key, start: start, builder: builder, options: settings.options, via: relay,
             now: environment.now, makeTransport: makeTransport)
+        run.changedSinceFrozen = changed
+        run.subject = frozen.archive.subject
+        return run
+    }
+
+    /// What a send to subscribers is about to do, read without writing anything: for the editor's confirmation.
+    public struct Plan: Sendable {
+        public var subject: String
+        /// Readers this session would send to: the active subscribers for a new run, what is left for a resume.
+        public var readers: Int
+        public var resuming: Bool
+        public var relay: String
+        /// The domain the messages are signed for, or nil without DKIM.
+        public var dkimDomain: String?
+    }
+
+    public static func plan(_ loaded: LoadedEdition, settings: SendSettings, environment: DigestEnvironment) throws
+        -> Plan
+    {
+        let secrets = Secrets(variables: environment.variables, workspace: loaded.workspace)
+        let relay =
+            try settings.dryRun.map { "the Maildir \($0.path)" }
+            ?? SMTPRelay.configuration(publication: loaded.publication, url: settings.smtp, secrets: secrets).url
+        let store = try environment.openStore(loaded.workspace)
+        let key = Delivery.runKey(for: loaded.edition.date, dryRun: settings.dryRun != nil)
+        let existing = try store.runs(date: loaded.edition.date.description).last {
+            $0.name == key || $0.name.hasPrefix(key + "#")
+        }
+        var subject = loaded.rendered.subject
+        var readers = try store.counts()[.active] ?? 0
+        if let existing, !settings.newRun {
+            readers = (existing.counts[.pending] ?? 0) + (existing.counts[.deferred] ?? 0)
+            subject = existing.subject ?? subject
+        }
+        return Plan(
+            subject: subject, readers: readers, resuming: existing != nil && !settings.newRun, relay: relay,
+            dkimDomain: loaded.publication.dkim?.domain)
     }
 
     /// A reader's message: the run's shared parts with the reader's own lines.
@@ -169,9 +252,15 @@ public final class SubscriberRun: @unchecked Sendable {
     /// Sends until everything is handled, the limit is reached or `stop()` is called; blocks.
     public func send() -> Outcome {
         sender.send(remaining: remaining)
-        return Outcome(
-            progress: sender.currentProgress, failure: sender.failure, stopped: sender.isStopping)
+        let outcome = Outcome(progress: sender.currentProgress, failure: sender.failure, stopped: sender.isStopping)
+        let counts = (try? store.deliveryCounts(key)) ?? [:]
+        let open = (counts[.pending] ?? 0) + (counts[.deferred] ?? 0) + (counts[.sending] ?? 0)
+        try? store.noteSessionEnd(key, finished: open == 0, now: sender.now())
+        return outcome
     }
+
+    /// Readers of the run handled in earlier sessions (sent, failed, in doubt, left): where progress starts.
+    public var handledBefore: Int { start.recipients - remaining }
 
     /// Asks the connections to stop after the messages in flight (Ctrl-C).
     public func stop() { sender.stop() }
@@ -199,7 +288,9 @@ public final class SubscriberRun: @unchecked Sendable {
         public var failed: [Delivery]
         public var deferred: [Delivery]
         public var doubt: [Delivery]
-        /// Every reader of the run is recorded as sent.
-        public var allSent: Bool { counts.filter { $0.key != .sent }.values.reduce(0, +) == 0 }
+        /// Every reader of the run is recorded as sent, or left the list during it, or went to a later run.
+        public var allSent: Bool {
+            counts.filter { ![.sent, .left, .superseded].contains($0.key) }.values.reduce(0, +) == 0
+        }
     }
 }

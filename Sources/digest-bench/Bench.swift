@@ -5,7 +5,7 @@ import Foundation
 ///
 ///     digest-bench                       every case, full size
 ///     digest-bench --quick               every case, small sizes and 3 rounds (a smoke run)
-///     digest-bench --cases=build,sign    some cases: build, sign, send, scale, gather
+///     digest-bench --cases=build,sign    some cases: build, sign, send, scale, gather, bounces, serve
 ///     --runs=N --readers=N --messages=N --scale=N --items=N   sizes and rounds
 @main
 struct Bench {
@@ -16,7 +16,7 @@ struct Bench {
         var messages = 20_000
         var scale = 1_000_000
         var items = 5_000
-        var cases: Set<String> = ["build", "sign", "send", "scale", "gather"]
+        var cases: Set<String> = ["build", "sign", "send", "scale", "gather", "bounces", "serve"]
 
         init(_ arguments: [String]) throws {
             func value(_ name: String) -> Int? {
@@ -40,11 +40,11 @@ struct Bench {
                 cases = Set(list.dropFirst(8).split(separator: ",").map(String.init))
             }
             if arguments.contains("--skip-send") { cases.remove("send") }
-            let unknown = cases.subtracting(["build", "sign", "send", "scale", "gather"])
+            let unknown = cases.subtracting(["build", "sign", "send", "scale", "gather", "bounces", "serve"])
             guard unknown.isEmpty else {
                 throw BenchError(
                     message:
-                        "unknown case \(unknown.sorted().joined(separator: ", ")); the cases are build, sign, send, scale, gather"
+                        "unknown case \(unknown.sorted().joined(separator: ", ")); the cases are build, sign, send, scale, gather, bounces, serve"
                 )
             }
         }
@@ -69,6 +69,8 @@ struct Bench {
         if options.cases.contains("send") { try SendCase.run(options, table) }
         if options.cases.contains("scale") { try ScaleCase.run(options, table) }
         if options.cases.contains("gather") { try FeedCase.run(options, table) }
+        if options.cases.contains("bounces") { try BounceCase.run(options, table) }
+        if options.cases.contains("serve") { try ServeCase.run(options, table) }
         print("")
         table.print()
     }

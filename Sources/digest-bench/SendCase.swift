@@ -93,7 +93,8 @@ enum SendCase {
         let store = try SQLiteStore(path: folder.appendingPathComponent("digest.sqlite").path)
         var csv = "email\n"
         for index in 0..<count { csv += "reader\(index)@example.org\n" }
-        _ = try store.importRows(try SubscriberCSV.parse(Data(csv.utf8)).rows, source: "bench", now: Date())
+        _ = try store.importRows(
+            try SubscriberCSV.parse(Data(csv.utf8), status: .active).rows, source: "bench", now: Date())
         let start = try store.startRun("bench", resendInDoubt: false, now: Date())
         let configuration = CurlSMTPTransport.Configuration(url: "smtp://127.0.0.1:\(port)", helo: "eaworldview.com")
         let run = try SubscriberRun(

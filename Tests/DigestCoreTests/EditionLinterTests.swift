@@ -7,7 +7,7 @@ import Testing
 struct EditionLinterTests {
     /// The findings for `edition`, with the HTML part's links and images as the templates make them.
     func findings(
-        _ edition: Edition, html: HTMLFacts? = nil, links: [LinkCheck]? = nil
+        _ edition: Edition, html: HTMLFacts? = nil, links: [LinkCheck]? = nil, cutTitles: [String] = []
     ) throws -> [Finding] {
         let (publication, renderer, _) = try Repository.sample()
         let rendered = try renderer.render(edition)
@@ -21,7 +21,43 @@ struct EditionLinterTests {
         let facts = html ?? HTMLFacts(links: rendered.links + [publication.unsubscribeURL], images: images)
         return EditionLinter.check(
             edition: edition, rendered: rendered, unsubscribeURL: publication.unsubscribeURL, html: facts,
-            links: links)
+            links: links, cutTitles: cutTitles)
+    }
+
+    @Test func anEditionWithNoItemsIsAnErrorNothingToSend() throws {
+        var (_, _, edition) = try Repository.sample()
+        edition.sections = []
+        let found = try findings(edition)
+        #expect(found.contains { $0.severity == .error && $0.message.hasPrefix("nothing to send") })
+        // Sections without items are no better.
+        edition.sections = [Section(title: "Syria", items: []), Section(title: "Listen", items: [])]
+        #expect(try findings(edition).contains { $0.severity == .error && $0.message.hasPrefix("nothing to send") })
+    }
+
+    @Test func twoLeadsAreAnErrorNamingBoth() throws {
+        var (_, _, edition) = try Repository.sample()
+        edition.sections[2].items[0].isLead = true
+        let found = try findings(edition).filter { $0.message.contains("marked as the lead") }
+        #expect(found.count == 1)
+        #expect(found.first?.severity == .error)
+        let message = found.first?.message ?? ""
+        #expect(message.contains("Syria, item 1 \"Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town\""))
+        #expect(message.contains("Listen, item 1 \"Podcast: Lebanon is Caught Up in Saudi-Iran Confrontation\""))
+    }
+
+    @Test func aSubjectOrPreheaderNamingACutItemIsAWarning() throws {
+        var (_, _, edition) = try Repository.sample()
+        let raqqa = edition.sections[0].items.remove(at: 1)
+        edition.preheader = "Al-Bukamal again · \(raqqa.title) · Brexit"
+        let found = try findings(edition, cutTitles: [raqqa.title, "Something else entirely"])
+        #expect(found.count == 1)
+        #expect(found.first?.severity == .warning)
+        #expect(found.first?.message == "the preheader names \"\(raqqa.title)\", an item you cut")
+        edition.subject = "Today: " + raqqa.title.uppercased()
+        #expect(try findings(edition, cutTitles: [raqqa.title]).map(\.message).first?.hasPrefix("the subject") == true)
+        // A cut item that is back in the edition (gathered again, or added by hand) is not flagged.
+        edition.sections[0].items.append(raqqa)
+        #expect(try findings(edition, cutTitles: [raqqa.title]) == [])
     }
 
     @Test(arguments: ["sample", "kinds", "arabic", "forty"]) func editionsOfEveryShapeAreClean(name: String) throws {

@@ -160,6 +160,23 @@ struct PublicationBulkMailTests {
         } catch {}
     }
 
+    @Test func theRelaysSPFIncludeIsReadAndMustBeADomain() throws {
+        let text = Self.base.replacingOccurrences(
+            of: "smtp: { url: \"smtp://localhost:25\" }",
+            with: "smtp: { url: \"smtp://smtp.relay.example:587\", spf_include: _spf.relay.example }")
+        #expect(try Publication.decode(text, file: "publication.yaml").smtp.spfInclude == "_spf.relay.example")
+        let bad = text.replacingOccurrences(of: "_spf.relay.example", with: "\"include:_spf.relay.example\"")
+        do {
+            _ = try Publication.decode(bad, file: "publication.yaml")
+            Issue.record("a bad spf_include was accepted")
+        } catch let problems as Problems {
+            #expect(
+                problems.all.map(\.message) == [
+                    "'spf_include' of 'smtp' must be a domain such as _spf.relay.example, not 'include:_spf.relay.example'"
+                ])
+        }
+    }
+
     @Test func overlongUnsubscribeURLIsRefused() {
         let text = Self.base.replacingOccurrences(
             of: "https://example.com/u", with: "https://example.com/" + String(repeating: "u", count: 400))

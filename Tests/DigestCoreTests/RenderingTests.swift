@@ -117,7 +117,7 @@ struct EditionShapeTests {
         let (_, renderer, edition) = try Repository.edition("kinds")
         let rendered = try renderer.render(edition)
         let text = rendered.text()
-        #expect(text.contains("TOP STORY\nLead Story: Aleppo's Markets Reopen Under a Fragile Calm [2]"))
+        #expect(text.contains("TOP STORY\n=========\n\nLead Story: Aleppo's Markets Reopen Under a Fragile Calm [2]"))
         #expect(text.contains("EA WorldView Podcast · Episode 59 · 1 h 3 min"))
         #expect(text.contains("An Article Without a Byline or a Time [3]\nSome feeds give neither"))
         #expect(text.contains("Listen: [5]"))
@@ -134,8 +134,8 @@ struct EditionShapeTests {
     @Test func arabicEditionReadsRightToLeftWithBordersOnTheRight() throws {
         let (_, renderer, edition) = try Repository.edition("arabic")
         let html = try renderer.render(edition).html
-        #expect(html.contains("<html lang=\"en\" dir=\"rtl\""))
-        #expect(html.contains("<div lang=\"en\" dir=\"rtl\""))
+        #expect(html.contains("<html lang=\"ar\" dir=\"rtl\""))
+        #expect(html.contains("<div lang=\"ar\" dir=\"rtl\""))
         #expect(html.contains("text-align:right;"))
         #expect(!html.contains("text-align:left;"))
         #expect(html.contains("padding-right:10px;border-right:3px solid #b3261e;"))

@@ -120,4 +120,51 @@ struct MergeTests {
             existing: edition, feeds: feeds, date: Self.date, window: window, summaryLength: 280)
         #expect(kept.sections[0].items[index].summary == "Mine.")
     }
+
+    @Test func aPodcastsShowIsTheChannelsTitleNotItsHost() throws {
+        var items = try Fixture.feed("podcast.xml").items
+        for index in items.indices { items[index].author = "Scott Lucas (host)" }
+        let feed = GatheredFeed(
+            source: FeedSource(url: "https://eaworldview.com/podcast.xml", section: "Listen"), items: items,
+            title: "  EA WorldView\n Podcast ")
+        let window = EditionMerger.window(
+            for: Self.date, settings: GatherSettings(), previous: nil, timeZone: Self.london)
+        let (edition, _) = EditionMerger.merge(
+            existing: nil, feeds: [feed], date: Self.date, window: window, summaryLength: 280)
+        for item in edition.items {
+            guard case .podcast(let episode) = item.content else {
+                Issue.record("\(item.title) is not a podcast episode")
+                continue
+            }
+            #expect(episode.show == "EA WorldView Podcast")
+        }
+    }
+
+    @Test func theGeneratedPreheaderFollowsCutsUntilTheEditorWritesTheirOwn() throws {
+        let (first, _) = try gather(nil)
+        let lead = try #require(first.items.first)
+        let others = first.items.dropFirst().prefix(3).map(\.title)
+        #expect(first.preheader == others.joined(separator: " · "))
+        #expect(first.preheaderFingerprint != nil)
+        // The editor cuts the second item: the next gather's preheader no longer names it.
+        var cut = first
+        let cutTitle = others[0]
+        for index in cut.sections.indices { cut.sections[index].items.removeAll { $0.title == cutTitle } }
+        let (after, _) = try gather(cut)
+        #expect(!after.preheader.contains(cutTitle))
+        #expect(!after.preheader.contains(lead.title))
+        #expect(after.preheader == after.items.filter { !$0.isLead }.prefix(3).map(\.title).joined(separator: " · "))
+        // Once the editor writes their own, gather leaves it alone, cut or no cut.
+        var mine = after
+        mine.preheader = "My own line."
+        let second = mine.items.filter { !$0.isLead }[0].title
+        for index in mine.sections.indices { mine.sections[index].items.removeAll { $0.title == second } }
+        let (kept, _) = try gather(mine)
+        #expect(kept.preheader == "My own line.")
+        // An edition whose preheader was written by hand before fingerprints (the sample) keeps it.
+        var legacy = first
+        legacy.preheader = "Al-Bukamal again."
+        legacy.preheaderFingerprint = nil
+        #expect(try gather(legacy).0.preheader == "Al-Bukamal again.")
+    }
 }

@@ -24,7 +24,7 @@ struct BulkSendTests {
         let server = try SMTPTestServer(reject: ["gone@example.org"], deferred: ["busy@example.org"])
         defer { server.stop() }
         let arguments = [
-            "send", "2017-11-18", "--smtp", server.url, "--connections", "3", "--retry-delay", "0.05", "--max-attempts",
+            "send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "3", "--retry-delay", "0.05", "--max-attempts",
             "2",
         ]
         let first = try await cli.digest(arguments, in: workspace, environment: Self.key)
@@ -52,7 +52,7 @@ struct BulkSendTests {
         let server = try SMTPTestServer(dropData: ["drop@example.org"])
         defer { server.stop() }
         let result = try await cli.digest(
-            ["send", "2017-11-18", "--smtp", server.url, "--connections", "1", "--retry-delay", "0.05"], in: workspace,
+            ["send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "1", "--retry-delay", "0.05"], in: workspace,
             environment: Self.key)
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(try counts(server) == ["a@example.org": 1, "drop@example.org": 1, "c@example.org": 1])
@@ -69,7 +69,7 @@ struct BulkSendTests {
         for round in 0..<4 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: DigestBinary.path)
-            process.arguments = ["send", "2017-11-18", "--smtp", server.url, "--connections", "4"]
+            process.arguments = ["send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "4"]
             process.currentDirectoryURL = workspace
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
@@ -80,7 +80,7 @@ struct BulkSendTests {
             process.waitUntilExit()
         }
         let last = try await cli.digest(
-            ["send", "2017-11-18", "--smtp", server.url, "--connections", "4"], in: workspace, environment: Self.key)
+            ["send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "4"], in: workspace, environment: Self.key)
         let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
         let doubt = Set(try store.deliveries("2017-11-18", state: .doubt, limit: 10_000).map(\.email.description))
         #expect(doubt.count <= 4 * 4, "at most the messages in flight at each kill are in doubt")
@@ -160,14 +160,14 @@ struct TLSAuthenticationTests {
         ]) { $1 }
         let url = "smtp://localhost:\(server.port)"
         let bad = try await cli.digest(
-            ["send", "2017-11-18", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
+            ["send", "2017-11-18", "--yes", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("authentication failed"))
-        #expect(bad.stderr.contains("run digest send 2017-11-18 --smtp \(url) --connections 1 again"))
+        #expect(bad.stderr.contains("run digest send 2017-11-18 --yes --smtp \(url) --connections 1 again"))
         #expect(try server.received().isEmpty)
         environment["DIGEST_SMTP_PASSWORD"] = "right"
         let good = try await cli.digest(
-            ["send", "2017-11-18", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
+            ["send", "2017-11-18", "--yes", "--smtp", url, "--connections", "1"], in: workspace, environment: environment)
         #expect(good.status == 0, "\(good.stdout)\(good.stderr)")
         #expect(try server.received().count == 3)
     }

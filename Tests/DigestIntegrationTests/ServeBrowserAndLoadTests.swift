@@ -26,7 +26,10 @@ struct ServeBrowserAndLoadTests {
         guard FileManager.default.isExecutableFile(atPath: chromium) else {
             throw SetupFailure(message: "chromium is missing: run .ci/install-deps test (apt-get install chromium)")
         }
-        let server = try cli.serve(try cli.workspaceCopy(), ["--preview"])
+        let workspace = try cli.workspaceCopy()
+        // The archive shows only editions sent or published.
+        #expect(try await cli.digest(["publish", "2017-11-18"], in: workspace).status == 0)
+        let server = try cli.serve(workspace, ["--preview"])
         defer { server.stop() }
         let folder = try Repository.temporaryFolder("screenshots")
         let pages = [
@@ -104,7 +107,7 @@ struct ServeBrowserAndLoadTests {
         let result = try await Subprocess.run(
             Subprocess.python,
             [
-                Repository.root.appendingPathComponent("Tests/Support/unsubscribe_load.py").path, "--base",
+                Repository.root.appendingPathComponent("Tests/Support/http_load.py").path, "--base",
                 "http://127.0.0.1:\(server.port)", "--tokens", tokens.path, "--connections", "16",
             ])
         #expect(result.status == 0, "\(result.stderr)")

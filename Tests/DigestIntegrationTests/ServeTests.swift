@@ -88,20 +88,38 @@ struct ServeTests {
         }
     }
 
-    @Test func theArchiveListsPublishedEditionsNewestFirstAndHidesDrafts() async throws {
-        let workspace = try cli.workspaceCopy()
-        // An older edition, and a draft dated far ahead.
-        for (date, subject) in [("2017-11-17", "The Day Before"), ("2099-01-01", "A Draft From The Future")] {
-            let folder = workspace.appendingPathComponent("Editions/\(date)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            var text = try String(
-                contentsOf: workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml"), encoding: .utf8)
-            text = text.replacingOccurrences(of: "date: 2017-11-18", with: "date: \(date)")
-            text = text.replacingOccurrences(
-                of: "subject: \"Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town\"",
-                with: "subject: \"\(subject)\"")
-            try text.write(to: folder.appendingPathComponent("edition.yaml"), atomically: true, encoding: .utf8)
-        }
+    /// An edition file for `date` with `subject`, made from the sample's.
+    func addEdition(_ date: String, subject: String, in workspace: URL) throws {
+        let folder = workspace.appendingPathComponent("Editions/\(date)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var text = try String(
+            contentsOf: workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "date: 2017-11-18", with: "date: \(date)")
+        text = text.replacingOccurrences(
+            of: "subject: \"Syria Daily: Regime & Russia Try Again to Capture Last ISIS Town\"",
+            with: "subject: \"\(subject)\"")
+        try text.write(to: folder.appendingPathComponent("edition.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    @Test func theArchiveShowsWhatReadersGotAndHidesDraftsEvenTodays() async throws {
+        let workspace = try await cli.workspaceCopy(readers: ["ana@example.org", "bob@example.org"])
+        let today = DateFormatter.isoDay.string(from: Date())
+        try addEdition("2017-11-17", subject: "The Day Before", in: workspace)
+        try addEdition("2099-01-01", subject: "A Draft From The Future", in: workspace)
+        try addEdition(today, subject: "This Morning's Draft", in: workspace)
+        // 2017-11-18 is sent to the readers; 2017-11-17 is published without a run.
+        let smtp = try SMTPTestServer()
+        defer { smtp.stop() }
+        let sent = try await cli.digest(
+            ["send", "2017-11-18", "--smtp", smtp.url, "--yes"], in: workspace,
+            environment: ["DIGEST_UNSUBSCRIBE_KEY": Self.key])
+        #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+        #expect(try await cli.digest(["publish", "2017-11-17"], in: workspace).status == 0)
+        // After the send the editor retitles the edition: readers got the old subject, so the archive keeps it.
+        let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
+        try (try String(contentsOf: file, encoding: .utf8)).replacingOccurrences(
+            of: "Syria Daily: Regime & Russia Try Again", with: "Retitled After Sending"
+        ).write(to: file, atomically: true, encoding: .utf8)
         let server = try cli.serve(workspace)
         defer { server.stop() }
         let archive = try await HTTPTestClient.request(port: server.port, "GET", "/")
@@ -110,19 +128,16 @@ struct ServeTests {
         let older = try #require(archive.body.range(of: "href=\"/editions/2017-11-17\""))
         #expect(newer.lowerBound < older.lowerBound)
         #expect(archive.body.contains("The Day Before"))
+        #expect(archive.body.contains("Syria Daily: Regime &amp; Russia Try Again"))
+        #expect(!archive.body.contains("Retitled After Sending"))
         #expect(!archive.body.contains("2099-01-01") && !archive.body.contains("From The Future"))
-        // The editor retitles an edition: the archive shows the new subject at once.
-        let olderFile = workspace.appendingPathComponent("Editions/2017-11-17/edition.yaml")
-        try (try String(contentsOf: olderFile, encoding: .utf8)).replacingOccurrences(
-            of: "The Day Before", with: "The Eve"
-        ).write(to: olderFile, atomically: true, encoding: .utf8)
-        let retitled = try await HTTPTestClient.request(port: server.port, "GET", "/")
-        #expect(retitled.body.contains("The Eve") && !retitled.body.contains("The Day Before"))
+        #expect(!archive.body.contains(today) && !archive.body.contains("Morning&#39;s Draft"))
 
         let edition = try await HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-18")
         #expect(edition.status == 200)
         #expect(edition.headers["content-type"] == "text/html; charset=utf-8")
         #expect(edition.body.contains("Syria Daily: Regime &amp; Russia Try Again to Capture Last ISIS Town"))
+        #expect(!edition.body.contains("Retitled After Sending"))
         // No reader in it: the publication's own unsubscribe page, no token, no name placeholder.
         #expect(edition.body.contains("https://eaworldview.com/newsletter/unsubscribe"))
         #expect(
@@ -131,10 +146,20 @@ struct ServeTests {
         #expect(text.status == 200 && text.body.contains("EA WorldView"))
 
         #expect(try await HTTPTestClient.request(port: server.port, "GET", "/editions/2099-01-01").status == 404)
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/editions/\(today)").status == 404)
         #expect(try await HTTPTestClient.request(port: server.port, "GET", "/editions/2017-11-19").status == 404)
         // Without --preview there is no preview, not even of a published edition.
         #expect(try await HTTPTestClient.request(port: server.port, "GET", "/preview/2017-11-18").status == 404)
         #expect(try await HTTPTestClient.request(port: server.port, "POST", "/", body: "x=1").status == 405)
+    }
+
+    @Test func previewOfADateWithoutAnEditionIs404WithItsExplanation() async throws {
+        let server = try cli.serve(try cli.workspaceCopy(), ["--preview"])
+        defer { server.stop() }
+        let missing = try await HTTPTestClient.request(port: server.port, "GET", "/preview/2017-11-19")
+        #expect(missing.status == 404)
+        #expect(missing.body.contains("there is no edition for 2017-11-19"))
+        #expect(try await HTTPTestClient.request(port: server.port, "GET", "/preview/2017-11-18").status == 200)
     }
 
     @Test(arguments: [
@@ -403,4 +428,15 @@ struct ServeTests {
         #expect(broken.body.contains("edition.yaml:") && broken.body.contains("vidoe"))
         #expect(broken.body.contains("data-stamp-url=\"/preview/2017-11-18/stamp\""))
     }
+}
+
+extension DateFormatter {
+    /// `YYYY-MM-DD` in UTC (near midnight London may differ by a day: no matter, a draft of any date is private).
+    static let isoDay: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter
+    }()
 }

@@ -6,8 +6,8 @@ import Testing
 
 @Suite("Subscriber CSV import")
 struct SubscriberCSVTests {
-    func parse(_ text: String) throws -> SubscriberCSV.Result {
-        try SubscriberCSV.parse(Data(text.utf8))
+    func parse(_ text: String, status: Subscriber.Status? = nil) throws -> SubscriberCSV.Result {
+        try SubscriberCSV.parse(Data(text.utf8), status: status)
     }
 
     @Test func mailchimpExportWithBOMSemicolonsAndQuotedCommas() throws {
@@ -33,11 +33,13 @@ struct SubscriberCSVTests {
             "evil@example.org\r\nRCPT TO:<x@y>",Evil,active
             odd@example.org,Odd,maybe
             ,,
-            last@example.org,Last,
+            last@example.org,Last,subscribed
+            empty@example.org,Empty,
             """
         let result = try parse(text)
         #expect(result.rows.map(\.address.description) == ["good@example.org", "last@example.org"])
-        #expect(result.rejected.map(\.line) == [3, 4, 6])
+        // An empty status is unknown, never active.
+        #expect(result.rejected.map(\.line) == [3, 4, 6, 9])
         #expect(result.rejected[1].reason.contains("control character"))
         #expect(result.rejected[0].reason.contains("has no '@'"))
         #expect(result.rejected[2].reason.contains("unknown status 'maybe'"))
@@ -46,7 +48,7 @@ struct SubscriberCSVTests {
     @Test func duplicatesAreMergedAndALeavingStatusWins() throws {
         // The domain is compared without case; the part before the @ is not (RFC 5321).
         let result = try parse(
-            "email,name,status\na@example.org,,active\na@EXAMPLE.org,Ann,unsubscribed\nA@example.org,,\n")
+            "email,name,status\na@example.org,,active\na@EXAMPLE.org,Ann,unsubscribed\nA@example.org,,active\n")
         #expect(result.rows.map(\.address.description) == ["a@example.org", "A@example.org"])
         #expect(result.duplicates == 1)
         #expect(result.rows[0].name == "Ann")
@@ -54,7 +56,7 @@ struct SubscriberCSVTests {
     }
 
     @Test func internationalDomainsAreStoredInTheirASCIIForm() throws {
-        let result = try parse("email\nzoe@bücher.example\nzoë@example.org\n")
+        let result = try parse("email\nzoe@bücher.example\nzoë@example.org\n", status: .active)
         #expect(result.rows.map(\.address.description) == ["zoe@xn--bcher-kva.example"])
         #expect(result.rejected.first?.reason.contains("before the @") == true)
         #expect(Punycode.encode("münchen") == "mnchen-3ya")
@@ -83,7 +85,7 @@ struct SubscriberCSVTests {
     @Test func hundredThousandRowsImportInOneTransaction() throws {
         var text = "email,name\n"
         for index in 0..<100_000 { text += "reader\(index)@example.org,Reader \(index)\n" }
-        let result = try parse(text)
+        let result = try parse(text, status: .active)
         #expect(result.rows.count == 100_000)
         let folder = try Repository.temporaryFolder("csv")
         let store = try SQLiteStore(path: folder.appendingPathComponent("big.sqlite").path)

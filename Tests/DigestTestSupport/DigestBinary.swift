@@ -28,12 +28,17 @@ public struct DigestBinary: Sendable {
         return try await Subprocess.run(Self.path, arguments, environment: environment, directory: directory)
     }
 
-    /// A copy of the sample workspace to break things in.
+    /// A copy of the sample workspace to break things in: its committed files only (no approval a
+    /// `digest check` of the repository's own sample left behind).
     public func workspaceCopy() throws -> URL {
         let folder = try Repository.temporaryFolder("workspace")
         for name in ["publication.yaml", "Templates", "Editions"] {
             try FileManager.default.copyItem(
                 at: Repository.root.appendingPathComponent(name), to: folder.appendingPathComponent(name))
+        }
+        let editions = folder.appendingPathComponent("Editions")
+        for date in try FileManager.default.contentsOfDirectory(atPath: editions.path) {
+            try? FileManager.default.removeItem(at: editions.appendingPathComponent(date).appendingPathComponent(".checked"))
         }
         return folder
     }
@@ -44,7 +49,7 @@ public struct DigestBinary: Sendable {
         let csv = workspace.appendingPathComponent("readers.csv")
         try ("email,name\n" + readers.map { "\($0),Reader" }.joined(separator: "\n") + "\n").write(
             to: csv, atomically: true, encoding: .utf8)
-        let result = try await digest(["subscribers", "import", "readers.csv"], in: workspace)
+        let result = try await digest(["subscribers", "import", "readers.csv", "--status", "active"], in: workspace)
         #expect(result.status == 0, "\(result.stderr)")
         return workspace
     }

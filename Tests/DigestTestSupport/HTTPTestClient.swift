@@ -39,12 +39,13 @@ public enum HTTPTestClient {
         try await exchange(port: port, Array(request.utf8), timeout: timeout)
     }
 
-    /// A GET or POST with `Connection: close`.
+    /// A GET or POST with `Connection: close` and any `headers`.
     public static func request(
         port: Int, _ method: String, _ target: String, body: String? = nil,
-        contentType: String = "application/x-www-form-urlencoded"
+        contentType: String = "application/x-www-form-urlencoded", headers: [String: String] = [:]
     ) async throws -> RawResponse {
         var text = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
         if let body { text += "Content-Type: \(contentType)\r\nContent-Length: \(body.utf8.count)\r\n" }
         text += "\r\n" + (body ?? "")
         return try await exchange(port: port, text)

@@ -35,8 +35,15 @@ public enum Repository {
 
     /// An edition by name, `sample` or one of `fixtureEditions`, with the sample publication's renderer.
     public static func edition(_ name: String) throws -> (Publication, EditionRenderer, Edition) {
-        let (publication, renderer, sample) = try sample()
+        let loaded = try sample()
+        var (publication, renderer, sample) = (loaded.0, loaded.1, loaded.2)
         guard let date = fixtureEditions[name] else { return (publication, renderer, sample) }
+        if name == "arabic" {
+            // An Arabic publication: its labels ("بقلم", "أبرز خبر") come from the Arabic table.
+            publication.language = "ar"
+            renderer = EditionRenderer(
+                publication: publication, templates: try sampleWorkspace.loadTemplates(for: publication))
+        }
         return (publication, renderer, try fixtureWorkspace.loadEdition(date))
     }
 

@@ -118,3 +118,33 @@ final class Counter: @unchecked Sendable {
     func add() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
 }
+
+@Suite("Importing subscribers, in-process")
+struct SubscriberImportVerbTests {
+    @Test func aMailchimpCleanedExportImportsBouncedWithItsServiceAndAPlainListNeedsAStatus() throws {
+        let workspace = try DigestBinary().workspaceCopy()
+        let exports = Repository.root.appendingPathComponent("Tests/DigestStoreTests/Fixtures/exports")
+        try FileManager.default.copyItem(
+            at: exports.appendingPathComponent("cleaned_members_export_3f2a1b.csv"),
+            to: workspace.appendingPathComponent("cleaned.csv"))
+        try "email,name\nana@example.org,Ana\n".write(
+            to: workspace.appendingPathComponent("plain.csv"), atomically: true, encoding: .utf8)
+        let environment = DigestEnvironment(
+            now: { VerbTests.morning }, identity: SequentialMessageIdentity(seed: "import"), variables: [:],
+            currentDirectory: URL(fileURLWithPath: workspace.path, isDirectory: true))
+        let report = try SubscriberImport.run(
+            file: "cleaned.csv", status: .active, workspace: nil, environment: environment)
+        #expect(report.service == .mailchimp)
+        #expect(report.counts.added == 1)
+        let store = try environment.openStore(try environment.workspace(nil))
+        let reader = try #require(try store.subscriber(EmailAddress("mailchimp-bounced-1@example.org")!))
+        #expect(reader.status == .bounced)
+        #expect(reader.service == "mailchimp" && reader.source == "import:cleaned.csv")
+        #expect(reader.joinedAt == Timestamp.parse("2020-01-01T00:00:00Z"))
+        #expect(throws: Problem.self) {
+            try SubscriberImport.run(file: "plain.csv", status: nil, workspace: nil, environment: environment)
+        }
+        #expect(try SubscriberImport.run(file: "plain.csv", status: .active, workspace: nil, environment: environment)
+            .counts.added == 1)
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""One-click unsubscribe load: POSTs `List-Unsubscribe=One-Click` to BASE/unsubscribe?t=TOKEN for every
-token in the file (one per line), over N keep-alive connections at once, and prints one JSON line:
-{"requests", "statuses": {code: count}, "errors", "seconds", "rate"}.
+"""Load on `digest serve` over N keep-alive connections at once. With --tokens, the one-click unsubscribe:
+POSTs `List-Unsubscribe=One-Click` to BASE/unsubscribe?t=TOKEN for every token in the file (one per line).
+With --paths, GETs every path in the file (one per line; redirects are not followed), as a browser with
+--user-agent. Prints one JSON line: {"requests", "statuses": {code: count}, "errors", "seconds", "rate"}.
 
 Bounded: each token is POSTed once (a connection lost mid-request is reconnected and the POST sent
 again, at most 3 times, and counted under "retries"); every request has a 10 s timeout, the whole run
@@ -15,11 +16,13 @@ import urllib.parse
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base", required=True, help="http://127.0.0.1:PORT")
-parser.add_argument("--tokens", required=True)
+parser.add_argument("--tokens")
+parser.add_argument("--paths")
+parser.add_argument("--user-agent", default="Mozilla/5.0 (X11; Linux x86_64) digest-load-test")
 parser.add_argument("--connections", type=int, default=8)
 args = parser.parse_args()
 
-with open(args.tokens) as handle:
+with open(args.tokens or args.paths) as handle:
     tokens = [line.strip() for line in handle if line.strip()]
 base = urllib.parse.urlsplit(args.base)
 lock = threading.Lock()
@@ -51,7 +54,10 @@ def worker():
             break
         for attempt in range(3):
             try:
-                connection.request("POST", "/unsubscribe?t=" + token, body=body, headers=headers)
+                if args.paths:
+                    connection.request("GET", token, headers={"User-Agent": args.user_agent})
+                else:
+                    connection.request("POST", "/unsubscribe?t=" + token, body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 if response.getheader("Connection", "").lower() == "close":

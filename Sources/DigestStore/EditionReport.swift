@@ -1,0 +1,104 @@
+import Foundation
+
+/// What one edition did once sent, from the ledger, the list and the counted clicks: what `digest report`
+/// and the `/reports/DATE` page show, and what `--json` prints.
+public struct EditionReport: Codable, Sendable, Equatable {
+    public var date: String
+    public var subject: String
+    public var sentAt: Date?
+    public var recipients: Int
+    public var sent: Int
+    public var deferred: Int
+    public var failed: Int
+    public var inDoubt: Int
+    /// Readers who left the list while the run went on.
+    public var leftDuringRun: Int
+    public var notYetSent: Int
+    public var hardBounces: Int
+    public var softBounces: Int
+    /// Spam complaints, once bounce processing records them; nil until then.
+    public var complaints: Int?
+    public var unsubscribes: Int
+    /// Clicks per story, in the edition's order; nil when the edition's run did not count clicks.
+    public var stories: [Story]?
+
+    public struct Story: Codable, Sendable, Equatable {
+        public var number: Int
+        public var title: String
+        public var url: String
+        /// Clicks that look like a person's.
+        public var clicks: Int
+        /// Requests that look like a mail scanner's or a link preview's (HEAD, no or a tool's user agent).
+        public var scannerClicks: Int
+
+        public init(number: Int, title: String, url: String, clicks: Int, scannerClicks: Int) {
+            self.number = number
+            self.title = title
+            self.url = url
+            self.clicks = clicks
+            self.scannerClicks = scannerClicks
+        }
+    }
+
+    public var clicks: Int? { stories.map { $0.reduce(0) { $0 + $1.clicks } } }
+
+    public init(
+        date: String, subject: String, sentAt: Date?, recipients: Int, sent: Int, deferred: Int, failed: Int,
+        inDoubt: Int, leftDuringRun: Int, notYetSent: Int, hardBounces: Int, softBounces: Int, complaints: Int?,
+        unsubscribes: Int, stories: [Story]?
+    ) {
+        self.date = date
+        self.subject = subject
+        self.sentAt = sentAt
+        self.recipients = recipients
+        self.sent = sent
+        self.deferred = deferred
+        self.failed = failed
+        self.inDoubt = inDoubt
+        self.leftDuringRun = leftDuringRun
+        self.notYetSent = notYetSent
+        self.hardBounces = hardBounces
+        self.softBounces = softBounces
+        self.complaints = complaints
+        self.unsubscribes = unsubscribes
+        self.stories = stories
+    }
+}
+
+extension SQLiteStore {
+    /// The report of the edition of `date`; nil when it was never sent to subscribers.
+    public func report(date: String) throws -> EditionReport? {
+        let figures = try editionFigures(date: date)
+        guard !figures.runs.isEmpty else { return nil }
+        let frozen = try frozenRuns(date: date).first
+        let counts = figures.counts
+        var stories: [EditionReport.Story]?
+        if let frozen, let links = frozen.storyLinks {
+            let clicks = try clicks(date: date)
+            let titles = frozen.storyTitles ?? []
+            stories = links.enumerated().map { index, url in
+                let number = index + 1
+                return EditionReport.Story(
+                    number: number, title: index < titles.count ? titles[index] : url, url: url,
+                    clicks: clicks[number]?.human ?? 0, scannerClicks: clicks[number]?.scanner ?? 0)
+            }
+        }
+        return EditionReport(
+            date: date, subject: frozen?.archive.subject ?? "", sentAt: figures.sentAt,
+            recipients: counts.filter { $0.key != .superseded }.values.reduce(0, +), sent: counts[.sent] ?? 0,
+            deferred: counts[.deferred] ?? 0, failed: counts[.failed] ?? 0, inDoubt: counts[.doubt] ?? 0,
+            leftDuringRun: counts[.left] ?? 0, notYetSent: (counts[.pending] ?? 0) + (counts[.sending] ?? 0),
+            hardBounces: figures.hardBounces, softBounces: figures.softBounces, complaints: nil,
+            unsubscribes: figures.unsubscribes, stories: stories)
+    }
+
+    /// The dates of the editions sent to subscribers, oldest first.
+    public func sentEditionDates() throws -> [String] {
+        var dates: [String] = []
+        for run in try runs() where !run.name.contains("+dry-run") {
+            let date = run.date ?? run.name
+            if !dates.contains(date) { dates.append(date) }
+        }
+        return dates
+    }
+}
