@@ -27,7 +27,8 @@ struct PreviewHTMLTests {
 
     @Test func previewOpenWithoutADesktopWritesTheFileAndSaysWhatToDo() async throws {
         let result = try await cli.digest(
-            ["preview", "2017-11-18", "--open"], environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
+            ["preview", "2017-11-18", "--open"], in: try cli.workspaceCopy(),
+            environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("no desktop session here"))
         let path = try #require(result.stdout.split(separator: "\n").first?.dropFirst("wrote ".count))
