@@ -27,6 +27,7 @@ public enum ExitStatus {
         switch kind {
         case .failure: failure
         case .badInput: badInput
+        case .usage: usage
         case .notAllDelivered: notAllDelivered
         case .someFeedsFailed: someFeedsFailed
         }
@@ -45,24 +46,27 @@ public struct DigestCommand: AsyncParsableCommand {
         commandName: "digest",
         abstract: "Gather, preview, render and send a publication's daily digest email.",
         discussion: """
-            Every command works on today's edition (in the publication's time zone) unless given a date:
-              digest gather                         # the day's items from the feeds
-              digest preview 2017-11-18             # the email in the terminal
-              digest check 2017-11-18               # lint it: subject, summaries, dead links, size
-              digest render 2017-11-18 --out site/  # digest.txt, digest.html, digest.eml
-              digest send 2017-11-18 --to editor@example.com   # a test copy
-              digest send 2017-11-18                # every active subscriber; safe to run again
-              digest serve --port 8080              # one-click unsubscribe and the web archive
-            SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or DIGEST_SMTP_PASSWORD_FILE);
-            the unsubscribe signing key from DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE).
+            Every command works on today's edition (in the publication's time zone)
+            unless given a date:
+              digest init my-digest            # start a publication: asks what it needs
+              digest gather                    # the day's items from the feeds
+              digest preview 2017-11-18        # the email in the terminal
+              digest check 2017-11-18          # lint: subject, summaries, links, size
+              digest render 2017-11-18         # digest.txt, digest.html, digest.eml
+              digest send 2017-11-18 --to me@example.com   # a test copy
+              digest send 2017-11-18           # every active subscriber; safe to rerun
+              digest serve --port 8080         # one-click unsubscribe and the archive
+            SMTP credentials come from DIGEST_SMTP_USER and DIGEST_SMTP_PASSWORD (or
+            DIGEST_SMTP_PASSWORD_FILE); the unsubscribe signing key from
+            DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE).
             """,
         version: "0.1.0",
         subcommands: [
-            GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self, RenderCommand.self,
-            SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
+            InitCommand.self, GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self,
+            RenderCommand.self, SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
             SubscribersCommand.self,
-            FeedsCommand.self, DKIMCommand.self, BouncesCommand.self, DNSCommand.self, ServeCommand.self,
-            SubscribeFormCommand.self,
+            FeedsCommand.self, DKIMCommand.self, BouncesCommand.self, DNSCommand.self, TemplatesCommand.self,
+            ServeCommand.self, SubscribeFormCommand.self,
         ]
     )
 

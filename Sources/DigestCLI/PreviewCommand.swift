@@ -12,7 +12,8 @@ struct PreviewCommand: AsyncParsableCommand {
             Styled (bold headings, dim metadata, clickable [n] links) on a terminal, fitted to its width and
             paged through $PAGER when longer than the screen; plain when piped or when NO_COLOR is set.
             --html shows the HTML part as a text browser would (structure, links, image alt texts); --open
-            writes the HTML part to a temporary file and opens it in the desktop browser.
+            writes the HTML part to .digest-cache/preview/digest-DATE.html in the workspace (one file per
+            edition, replaced each time) and opens it in the desktop browser.
             """
     )
 
@@ -35,7 +36,7 @@ struct PreviewCommand: AsyncParsableCommand {
     @Flag(help: "Show the HTML part as a text browser would: its structure, links and image alt texts.")
     var html = false
 
-    @Flag(help: "Write the HTML part to a temporary file and open it in the desktop browser.")
+    @Flag(help: "Write the HTML part to .digest-cache/preview/ and open it in the desktop browser.")
     var open = false
 
     @OptionGroup var options: WorkspaceOptions
@@ -50,7 +51,9 @@ struct PreviewCommand: AsyncParsableCommand {
         let loaded = try LoadedEdition(workspace: options.workspace, date: date, environment: environment)
         if let warning = loaded.clippingWarning { Console.error(warning) }
         if open {
-            try Browser.open(html: loaded.rendered.html, date: loaded.edition.date, variables: environment.variables)
+            try Browser.open(
+                html: loaded.rendered.html, date: loaded.edition.date, workspace: loaded.workspace,
+                variables: environment.variables)
             return
         }
         let isTTY = Terminal.isTTY
@@ -79,10 +82,12 @@ struct PreviewCommand: AsyncParsableCommand {
 
 /// The desktop's web browser, for `digest preview --open`.
 enum Browser {
-    /// Writes `html` to a temporary file and asks the desktop to open it; says what to do when it cannot.
-    static func open(html: String, date: EditionDate, variables: [String: String]) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "digest-preview-\(ProcessInfo.processInfo.processIdentifier)")
+    /// Writes `html` to the workspace's preview cache and asks the desktop to open it; says what to do when
+    /// it cannot. The browser reads the file after the opener returns, so it cannot be removed at the end:
+    /// it is kept in one place, one file per edition replaced on each run, instead of a new temporary
+    /// folder per run.
+    static func open(html: String, date: EditionDate, workspace: Workspace, variables: [String: String]) throws {
+        let folder = workspace.root.appendingPathComponent(".digest-cache/preview")
         let file = folder.appendingPathComponent("digest-\(date).html")
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -9,7 +9,8 @@ struct RenderCommand: AsyncParsableCommand {
         discussion: """
             The .eml is the full MIME message as a reader receives it, addressed to the publication's own
             sender. It is dated 06:00 on the edition's day and its identifiers derive from the date, so
-            rendering an unchanged edition again gives the same bytes.
+            rendering an unchanged edition again gives the same bytes. With dkim: in publication.yaml it
+            is signed with those keys, as every reader's copy is.
             """
     )
 

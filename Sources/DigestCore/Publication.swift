@@ -19,8 +19,9 @@ public struct Publication: Equatable, Sendable {
     public var unsubscribeURL: String
     /// The web copy of an edition: `{date}` is replaced by the edition's date.
     public var archiveURL: String?
-    /// The template folder, relative to the workspace.
-    public var templates: String
+    /// The template folder, relative to the workspace, when publication.yaml names one; nil for
+    /// `Templates/` when the workspace has it, else the templates built into digest.
+    public var templates: String?
     /// The list's identifier for `List-Id` (RFC 2919); the domain when not set.
     public var listID: String
     /// Where `List-Unsubscribe`'s mailto: goes; `unsubscribe@` the domain when not set.
@@ -46,7 +47,7 @@ public struct Publication: Equatable, Sendable {
     public init(
         name: String, domain: String, language: String = "en", sender: Mailbox, replyTo: EmailAddress? = nil,
         timeZone: TimeZone, smtp: SMTPSettings, postalAddress: String, unsubscribeURL: String,
-        archiveURL: String? = nil, templates: String = "Templates", listID: String? = nil,
+        archiveURL: String? = nil, templates: String? = nil, listID: String? = nil,
         unsubscribeMailbox: EmailAddress? = nil, feedbackID: String? = nil, dkim: DKIMSettings? = nil,
         feeds: [FeedSource] = [], gather: GatherSettings = GatherSettings()
     ) {
@@ -296,7 +297,7 @@ extension Publication {
         if let archive, !YAMLReader.isWebURL(archive.replacingOccurrences(of: "{date}", with: "2017-11-18")) {
             reader.report(map["archive_url"], "'archive_url' must be a full https:// address (with {date} for the day)")
         }
-        let templates = reader.string(map, "templates", in: what) ?? "Templates"
+        let templates = reader.string(map, "templates", in: what)
         let listID = reader.string(map, "list_id", in: what)
         if let listID, !EmailAddress.isHostname(listID) {
             reader.report(map["list_id"], "'list_id' must look like a host name (digest.example.com), not '\(listID)'")

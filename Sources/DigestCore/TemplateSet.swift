@@ -27,16 +27,22 @@ public struct TemplateSet: Sendable {
         var library = MustacheLibrary()
         var problems: [Problem] = []
         var byName: [String: Source] = [:]
+        var failed: Set<String> = []
         for source in sources {
             byName[source.name] = source
             do {
                 try library.register(source.text, named: source.name)
             } catch let error as MustacheTemplate.ParserError {
+                // The parser notices an unclosed section at the end of the file, past the last line: say
+                // which section, and where it opened, instead.
+                failed.insert(source.name)
                 problems.append(
-                    Problem(
-                        file: source.path, line: error.context.lineNumber, column: error.context.columnNumber,
-                        message: "template syntax: \(TemplateSet.describe(error.error))"))
+                    TemplateChecker.structureProblem(source)
+                        ?? Problem(
+                            file: source.path, line: error.context.lineNumber, column: error.context.columnNumber,
+                            message: "template syntax: \(TemplateSet.describe(error.error))"))
             } catch {
+                failed.insert(source.name)
                 problems.append(Problem(file: source.path, message: "template syntax: \(error)"))
             }
         }
@@ -48,12 +54,23 @@ public struct TemplateSet: Sendable {
                         "every template folder needs digest.html.mustache and digest.txt.mustache; copy them from the sample workspace"
                 ))
         }
-        for source in sources {
+        // A template that does not parse has one error, not a second one from reading its broken tags.
+        for source in sources where !failed.contains(source.name) {
             problems += TemplateChecker.check(source, knownNames: EditionView.fieldNames, templates: Set(byName.keys))
         }
         if !problems.isEmpty { throw Problems(problems) }
         self.library = library
         self.sources = byName
+    }
+
+    /// The templates built into digest (`BuiltInTemplates`, a copy of the repository's `Templates/`).
+    public static func builtIn() throws -> TemplateSet {
+        try TemplateSet(
+            sources: BuiltInTemplates.files.map { file in
+                TemplateSet.Source(
+                    name: String(file.path.dropLast(".mustache".count)), path: "(built-in) Templates/\(file.path)",
+                    text: file.text)
+            })
     }
 
     /// Renders `view` through the template `name`.
@@ -146,6 +163,87 @@ enum TemplateChecker {
             }
         }
         return problems
+    }
+
+    /// The first tag that breaks the template's structure, said for the editor: a tag not closed with
+    /// `}}`, a section closed that is not open (or closed with another name), a section never closed.
+    static func structureProblem(_ source: TemplateSet.Source) -> Problem? {
+        let text = Array(source.text.unicodeScalars)
+        var index = 0
+        var line = 1
+        var lineStart = 0
+        var open: [(name: String, line: Int, column: Int)] = []
+        func at(_ offset: Int, _ literal: String) -> Bool {
+            let scalars = Array(literal.unicodeScalars)
+            guard offset + scalars.count <= text.count else { return false }
+            return Array(text[offset..<offset + scalars.count]) == scalars
+        }
+        func problem(_ line: Int, _ column: Int, _ message: String, fix: String) -> Problem {
+            Problem(file: source.path, line: line, column: column, message: message, fix: fix)
+        }
+        while index < text.count {
+            if text[index] == "\n" {
+                line += 1
+                lineStart = index + 1
+                index += 1
+                continue
+            }
+            guard at(index, "{{") else {
+                index += 1
+                continue
+            }
+            let column = index - lineStart + 1
+            let triple = at(index, "{{{")
+            let start = index + (triple ? 3 : 2)
+            let closer = triple ? "}}}" : "}}"
+            var end = start
+            if !triple, start < text.count, text[start] == "!" {
+                // A comment may run over lines.
+                while end < text.count && !at(end, closer) {
+                    if text[end] == "\n" {
+                        line += 1
+                        lineStart = end + 1
+                    }
+                    end += 1
+                }
+            } else {
+                while end < text.count && !at(end, closer) && !at(end, "{{") && text[end] != "\n" { end += 1 }
+            }
+            let raw = String(String.UnicodeScalarView(text[start..<end])).trimmingCharacters(in: .whitespaces)
+            guard end < text.count, at(end, closer) else {
+                let shown = raw.prefix(40)
+                return problem(
+                    line, column, "the tag '{{\(triple ? "{" : "")\(shown)' is not closed with \(closer)",
+                    fix: "end it with \(closer) on the same line: {{\(triple ? "{" : "")\(shown)\(closer)")
+            }
+            index = end + closer.unicodeScalars.count
+            guard !triple, let sigil = raw.first, "#^/=".contains(sigil) else { continue }
+            let name = String(raw.dropFirst()).trimmingCharacters(in: .whitespaces)
+            switch sigil {
+            case "=":
+                return nil  // Custom delimiters: leave it to the parser's message.
+            case "#", "^":
+                open.append((name, line, column))
+            default:
+                guard let innermost = open.last else {
+                    return problem(
+                        line, column, "{{/\(name)}} closes the section '\(name)', which is not open",
+                        fix: "open it with {{#\(name)}} before, or delete this tag")
+                }
+                guard innermost.name == name else {
+                    return problem(
+                        line, column,
+                        "{{/\(name)}} closes '\(name)', but the section open here is '\(innermost.name)' (opened on line \(innermost.line))",
+                        fix: "close '\(innermost.name)' first with {{/\(innermost.name)}}, or correct the name")
+                }
+                open.removeLast()
+            }
+        }
+        guard let unclosed = open.last else { return nil }
+        return problem(
+            unclosed.line, unclosed.column,
+            "the section '\(unclosed.name)' opened on line \(unclosed.line) is never closed",
+            fix: "add {{/\(unclosed.name)}} where the section ends")
     }
 
     /// `uppercased(title)` → `title`; `footer.archiveURL` → `footer`.

@@ -37,10 +37,12 @@ public struct Workspace: Sendable {
     public func loadEdition(_ date: EditionDate) throws -> Edition {
         let file = editionFile(date)
         guard FileManager.default.fileExists(atPath: file.path) else {
-            let latest = editionDates().last.map { " The latest edition is \($0)." } ?? ""
+            let latest = editionDates().last
             throw Problem(
-                file: displayPath(file), message: "there is no edition for \(date).\(latest)",
-                fix: "give the date of an edition (digest preview 2017-11-18), or run digest gather")
+                file: displayPath(file),
+                message: "there is no edition for \(date).\(latest.map { " The latest edition is \($0)." } ?? "")",
+                fix: latest.map { "give the date of an edition (such as \($0)), or run digest gather \(date)" }
+                    ?? "run digest gather \(date) to make it from the feeds")
         }
         let edition = try EditionFile.decode(try read(file, what: "the edition", fix: nil), file: displayPath(file))
         if edition.date != date {
@@ -65,21 +67,28 @@ public struct Workspace: Sendable {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
     }
 
+    /// The folder the publication's templates are read from: the one `templates:` names, else `Templates/`.
     public func templatesFolder(for publication: Publication) -> URL {
-        resolve(publication.templates)
+        resolve(publication.templates ?? "Templates")
     }
 
-    /// Every `*.mustache` file under the folder, named by its path without the extension
-    /// (`partials/html/article`).
+    /// Whether the workspace renders with the templates built into digest: publication.yaml names no
+    /// template folder and there is no `Templates/`.
+    public func usesBuiltInTemplates(_ publication: Publication) -> Bool {
+        publication.templates == nil && !isFolder(templatesFolder(for: publication))
+    }
+
+    /// Every `*.mustache` file under the template folder, named by its path without the extension
+    /// (`partials/html/article`); the built-in templates when the workspace has none of its own.
     public func loadTemplates(for publication: Publication) throws -> TemplateSet {
+        if usesBuiltInTemplates(publication) { return try TemplateSet.builtIn() }
         let folder = templatesFolder(for: publication)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue
-        else {
+        guard isFolder(folder) else {
             throw Problem(
                 file: displayPath(folder), message: "the template folder does not exist",
                 fix:
-                    "set 'templates' in publication.yaml to the folder with digest.html.mustache and digest.txt.mustache"
+                    "set 'templates' in publication.yaml to the folder with digest.html.mustache and digest.txt.mustache, "
+                    + "or remove the line to use the templates built into digest (digest templates eject copies them out)"
             )
         }
         var sources: [TemplateSet.Source] = []
@@ -94,6 +103,11 @@ public struct Workspace: Sendable {
                     name: String(relative.dropLast(".mustache".count)), path: displayPath(url), text: text))
         }
         return try TemplateSet(sources: sources.sorted { $0.name < $1.name })
+    }
+
+    private func isFolder(_ url: URL) -> Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
     func read(_ url: URL, what: String, fix: String?) throws -> String {

@@ -15,8 +15,11 @@ final class YAMLReader {
     func parse(_ text: String) -> Node? {
         do {
             guard let node = try Yams.compose(yaml: text) else {
-                report(
-                    nil, "the file is empty", fix: "see Editions/2017-11-18/edition.yaml for the shape of an edition")
+                let shape =
+                    file.hasSuffix("publication.yaml")
+                    ? "digest init writes a commented one; docs/configuration.md lists every field"
+                    : "docs/configuration.md shows the shape of an edition; or delete the file and run digest gather"
+                report(nil, "the file is empty", fix: shape)
                 return nil
             }
             return node
@@ -28,6 +31,8 @@ final class YAMLReader {
                     Problem(
                         file: file, line: mark.line, column: mark.column, message: "YAML syntax: \(detail)",
                         fix: "check the indentation and quoting near this line; text with ': ' or '#' needs quotes"))
+            case .duplicatedKeysInMapping(let names, let context):
+                problems += duplicateKeyProblems(names, line: context.mark.line, column: context.mark.column, in: text)
             default:
                 problems.append(Problem(file: file, message: "YAML syntax: \(error)"))
             }
@@ -35,6 +40,61 @@ final class YAMLReader {
         } catch {
             problems.append(Problem(file: file, message: "YAML syntax: \(error)"))
             return nil
+        }
+    }
+
+    /// A problem for each key that appears more than once in one mapping, at its second appearance.
+    ///
+    /// Yams names the keys and where the first of them first appears, but not the mapping's other lines:
+    /// they are found in the text, as the keys at the same column in the same block mapping (a flow
+    /// mapping, `{a: 1, a: 2}`, gets the first key's place).
+    func duplicateKeyProblems(_ names: [String], line: Int, column: Int, in text: String) -> [Problem] {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            Array($0.hasSuffix("\r") ? $0.dropLast() : $0)
+        }
+        let keyColumn = column - 1
+        /// The key that starts at the key column, when everything before it is blanks or a list's "- ".
+        func key(at number: Int) -> String? {
+            let characters = lines[number]
+            guard characters.count > keyColumn, characters[keyColumn] != " ", characters[keyColumn] != "-",
+                characters[keyColumn] != "#", characters[..<keyColumn].allSatisfy({ $0 == " " || $0 == "-" }),
+                let colon = characters[keyColumn...].firstIndex(of: ":")
+            else { return nil }
+            let name = String(characters[keyColumn..<colon]).trimmingCharacters(in: .whitespaces)
+            let quoted = name.count >= 2 && (name.first == "\"" || name.first == "'")
+            return quoted ? String(name.dropFirst().dropLast()) : name
+        }
+        /// A line outside the mapping: less indented than its keys and not one of them.
+        func outside(_ number: Int) -> Bool {
+            let characters = lines[number]
+            let indent = characters.prefix { $0 == " " }.count
+            if indent == characters.count || characters[indent] == "#" { return false }
+            return indent < keyColumn && key(at: number) == nil
+        }
+        /// The first line of a list item's mapping (`- key: value`).
+        func startsItem(_ number: Int) -> Bool {
+            key(at: number) != nil && lines[number][..<keyColumn].contains("-")
+        }
+        var first = max(0, min(line - 1, lines.count - 1))
+        while first > 0, !startsItem(first), !outside(first - 1) { first -= 1 }
+        var seen: [String: [Int]] = [:]
+        var number = first
+        while number < lines.count, number == first || (!outside(number) && !startsItem(number)) {
+            if let name = key(at: number), names.contains(name) { seen[name, default: []].append(number + 1) }
+            number += 1
+        }
+        return names.map { name in
+            let fix = "keep one '\(name):' in this mapping and delete the other (YAML allows each key once)"
+            guard let places = seen[name], places.count >= 2 else {
+                return Problem(
+                    file: file, line: line, column: column, message: "'\(name)' appears twice in this mapping", fix: fix
+                )
+            }
+            return Problem(
+                file: file, line: places[1], column: column,
+                message:
+                    "'\(name)' appears \(places.count == 2 ? "twice" : "\(places.count) times") (first on line \(places[0]))",
+                fix: fix)
         }
     }
 

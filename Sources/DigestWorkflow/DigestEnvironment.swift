@@ -52,9 +52,11 @@ public struct DigestEnvironment: Sendable {
     public func editionDate(_ given: String?, publication: Publication) throws -> EditionDate {
         guard let given, given != "today" else { return publication.today(at: now()) }
         guard let date = EditionDate(given) else {
-            throw Problem(
-                file: "(command line)", message: "'\(given)' is not a date",
-                fix: "write the date as YYYY-MM-DD, e.g. 2017-11-18")
+            // A wrong command line, not a wrong file: the usage status (64).
+            throw WorkflowError(
+                "'\(given)' is not a date\n  fix: write it as YYYY-MM-DD (today is \(publication.today(at: now()))), "
+                    + "or leave it out for today",
+                kind: .usage)
         }
         return date
     }

@@ -11,11 +11,13 @@ public enum Render {
 
     /// The three files of `loaded` as bytes: `digest.txt`, `digest.html` and `digest.eml`. The message is
     /// addressed to the publication's own sender, dated 06:00 on the edition's day, with identifiers that
-    /// derive from the date, so an unchanged edition renders to the same bytes.
+    /// derive from the date, so an unchanged edition renders to the same bytes. With DKIM configured the
+    /// message is signed, as a reader receives it (the signatures are deterministic too).
     public static func files(_ loaded: LoadedEdition) throws -> [(name: String, data: Data)] {
+        let signer = try Secrets(variables: [:], workspace: loaded.workspace).dkimSigner(loaded.publication.dkim)
         let builder = DigestMessageBuilder(
             publication: loaded.publication, rendered: loaded.rendered,
-            identity: SequentialMessageIdentity(seed: loaded.edition.date.description))
+            identity: SequentialMessageIdentity(seed: loaded.edition.date.description), signer: signer)
         let dated = loaded.edition.date.start(in: loaded.publication.timeZone).addingTimeInterval(6 * 3600)
         let message = try builder.message(
             to: Reader(address: loaded.publication.sender.address, name: loaded.publication.name), date: dated)

@@ -6,6 +6,8 @@ public struct WorkflowError: Error, CustomStringConvertible {
         case failure
         /// The editor's input is wrong (a file, an address, a feed that is not a feed).
         case badInput
+        /// The command line is wrong (a date that is not a date, a missing value): the usage status, 64.
+        case usage
         /// Some recipients did not get the message.
         case notAllDelivered
         /// Some feeds could not be read.

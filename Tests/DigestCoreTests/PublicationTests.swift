@@ -14,6 +14,58 @@ struct PublicationTests {
         #expect(publication.archiveURL(for: Repository.sampleDate) == "https://eaworldview.com/digest/2017-11-18/")
     }
 
+    func problems(_ text: String) -> [Problem] {
+        do {
+            _ = try Publication.decode(text, file: "publication.yaml")
+            return []
+        } catch let problems as Problems {
+            return problems.all
+        } catch {
+            return [Problem(file: "?", message: "\(error)")]
+        }
+    }
+
+    /// Not the YAML library's text with the whole file as "Context:", but the second key's place.
+    @Test func aDuplicatedKeyIsNamedAtItsSecondPlaceWithTheFirstLine() throws {
+        let sample = try String(contentsOf: Repository.sampleWorkspace.configFile, encoding: .utf8)
+        let text = sample + "name: EA WorldView Again\n"
+        let last = text.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        let found = problems(text)
+        #expect(found.count == 1)
+        let first = try #require(sample.split(separator: "\n").firstIndex { $0.hasPrefix("name:") }) + 1
+        #expect(
+            found.first?.description
+                == "publication.yaml:\(last):1: error: 'name' appears twice (first on line \(first))\n"
+                + "  fix: keep one 'name:' in this mapping and delete the other (YAML allows each key once)")
+        #expect(!(found.first?.description.contains("Context") ?? true))
+    }
+
+    @Test func aDuplicatedKeyInsideAMappingOrAListItemIsFoundThere() {
+        let nested = problems(
+            """
+            name: Test
+            sender:
+              name: A
+              address: a@example.com
+              name: B
+            time_zone: UTC
+            """)
+        #expect(nested.map(\.description).first?.hasPrefix("publication.yaml:5:3: error: 'name' appears twice (first on line 3)") == true)
+        let inItem = problems(
+            """
+            name: Test
+            feeds:
+              - url: https://example.com/a
+                section: A
+              - url: https://example.com/b
+                section: B
+                url: https://example.com/c
+            """)
+        #expect(inItem.count == 1)
+        #expect(inItem.first?.line == 7 && inItem.first?.column == 5)
+        #expect(inItem.first?.message == "'url' appears twice (first on line 5)")
+    }
+
     @Test func everyBadOrMissingFieldGetsItsOwnError() throws {
         let text = """
             name: Test

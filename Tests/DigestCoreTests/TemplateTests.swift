@@ -66,9 +66,45 @@ struct TemplateTests {
         let found = try problems(changing: ["partials/text/article": "{{#title}}\nno end\n"])
         #expect(
             found.contains {
-                $0.file == "Templates/partials/text/article.mustache" && $0.message.contains("never closed")
-                    && $0.line == 3 && $0.column == 1
+                $0.file == "Templates/partials/text/article.mustache"
+                    && $0.message == "the section 'title' opened on line 1 is never closed" && $0.line == 1
+                    && $0.column == 1 && $0.fix == "add {{/title}} where the section ends"
             })
+    }
+
+    /// The parser notices a missing `{{/sections}}` at the end of the file, one line past its last; the
+    /// editor is told which section and where it opened.
+    @Test func aMissingSectionEndNamesTheSectionAndTheLineItOpened() throws {
+        let text = try String(
+            contentsOf: Repository.root.appendingPathComponent("Templates/digest.txt.mustache"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let opened = try #require(lines.firstIndex { $0.contains("{{#sections}}") }) + 1
+        let column = try #require(lines[opened - 1].range(of: "{{#sections}}")).lowerBound.utf16Offset(
+            in: lines[opened - 1]) + 1
+        let found = try problems(changing: ["digest.txt": text.replacingOccurrences(of: "{{/sections}}", with: "")])
+        #expect(found.count == 1)
+        #expect(found.first?.file == "Templates/digest.txt.mustache")
+        #expect(found.first?.message == "the section 'sections' opened on line \(opened) is never closed")
+        #expect(found.first?.line == opened && found.first?.column == column)
+        #expect(found.first?.line ?? 0 <= lines.count)
+    }
+
+    @Test func anUnclosedTagIsOneErrorAtTheTag() throws {
+        let text = "{{%CONTENT_TYPE: TEXT}}\n{{title}}\n{{subject}\n{{summary}}\n"
+        let found = try problems(changing: ["partials/text/article": text])
+        #expect(found.count == 1, "\(found)")
+        #expect(found.first?.message == "the tag '{{subject}' is not closed with }}")
+        #expect(found.first?.line == 3 && found.first?.column == 1)
+    }
+
+    @Test func aSectionClosedWithAnotherNameSaysWhichIsOpen() throws {
+        let text = "{{%CONTENT_TYPE: TEXT}}\n{{#title}}\n{{summary}}\n{{/summary}}\n"
+        let found = try problems(changing: ["partials/text/article": text])
+        #expect(found.count == 1, "\(found)")
+        #expect(
+            found.first?.message
+                == "{{/summary}} closes 'summary', but the section open here is 'title' (opened on line 2)")
+        #expect(found.first?.line == 4)
     }
 
     @Test func missingRequiredTemplateIsAnError() throws {

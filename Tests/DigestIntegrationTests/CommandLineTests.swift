@@ -181,6 +181,41 @@ struct SignedSendingTests {
         #expect(text.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"))
     }
 
+    /// Makes an RSA and an Ed25519 key in `workspace`, names them under dkim: in its publication.yaml, and
+    /// returns the DNS records (`selector._domainkey.domain=value`) keygen printed.
+    func signingKeys(in workspace: URL) async throws -> [String] {
+        var records: [String] = []
+        for (selector, algorithm) in [("rsa2026", "rsa"), ("ed2026", "ed25519")] {
+            let result = try await cli.digest(
+                ["dkim", "keygen", "--selector", selector, "--algorithm", algorithm], in: workspace)
+            #expect(result.status == 0, "\(result.stderr)")
+            let line = try #require(result.stdout.split(separator: "\n").first { $0.contains("._domainkey.") })
+            let value = line.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map(\.element).joined()
+            records.append("\(selector)._domainkey.eaworldview.com=\(value)")
+        }
+        let config = workspace.appendingPathComponent("publication.yaml")
+        try
+            (String(contentsOf: config, encoding: .utf8)
+            + "dkim:\n  signatures:\n    - selector: rsa2026\n      key_file: keys/rsa2026.pem\n    - selector: ed2026\n      key_file: keys/ed2026.pem\n")
+            .write(to: config, atomically: true, encoding: .utf8)
+        return records
+    }
+
+    /// digest.eml is the message as a reader receives it: signed when the publication signs its mail.
+    @Test func renderSignsTheMessageWhenDKIMIsConfigured() async throws {
+        let workspace = try cli.workspaceCopy()
+        let records = try await signingKeys(in: workspace)
+        let out = workspace.appendingPathComponent("out")
+        let result = try await cli.digest(["render", "2017-11-18", "--out", out.path], in: workspace)
+        #expect(result.status == 0, "\(result.stderr)")
+        let message = out.appendingPathComponent("digest.eml")
+        #expect(try await DKIMVerification.verify([message], records: records) == [[true, true]])
+        // Still the same bytes on a second render.
+        let first = try Data(contentsOf: message)
+        _ = try await cli.digest(["render", "2017-11-18", "--out", out.path], in: workspace)
+        #expect(try Data(contentsOf: message) == first)
+    }
+
     @Test func sendWithoutAnUnsubscribeKeySaysSoAndUsesThePublicPage() async throws {
         let server = try SMTPTestServer()
         defer { server.stop() }

@@ -27,7 +27,8 @@ struct PreviewHTMLTests {
 
     @Test func previewOpenWithoutADesktopWritesTheFileAndSaysWhatToDo() async throws {
         let result = try await cli.digest(
-            ["preview", "2017-11-18", "--open"], environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
+            ["preview", "2017-11-18", "--open"], in: try cli.workspaceCopy(),
+            environment: ["DISPLAY": "", "WAYLAND_DISPLAY": ""])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("no desktop session here"))
         let path = try #require(result.stdout.split(separator: "\n").first?.dropFirst("wrote ".count))
@@ -43,8 +44,11 @@ struct PreviewHTMLTests {
         let opener = bin.appendingPathComponent("xdg-open")
         try "#!/bin/sh\nprintf '%s\\n' \"$@\" > '\(record.path)'\n".write(to: opener, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: opener.path)
+        // A copy: --open keeps its file in the workspace's .digest-cache/preview/.
+        let workspace = try cli.workspaceCopy()
         let result = try await cli.digest(
-            ["preview", "2017-11-18", "--open"], environment: ["DISPLAY": ":0", "PATH": "\(bin.path):/usr/bin:/bin"])
+            ["preview", "2017-11-18", "--open"], in: workspace,
+            environment: ["DISPLAY": ":0", "PATH": "\(bin.path):/usr/bin:/bin"])
         #expect(result.status == 0, "\(result.stderr)")
         let opened = try String(contentsOf: record, encoding: .utf8).trimmingCharacters(in: .newlines)
         #expect(opened.hasSuffix("/digest-2017-11-18.html"))

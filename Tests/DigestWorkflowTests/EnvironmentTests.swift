@@ -36,6 +36,9 @@ struct EnvironmentTests {
         #expect(try environment.editionDate(nil, publication: istanbul).description == "2017-11-18")
         #expect(try environment.editionDate("today", publication: utc).description == "2017-11-17")
         #expect(try environment.editionDate("2017-11-01", publication: utc).description == "2017-11-01")
-        #expect(throws: Problem.self) { try environment.editionDate("18/11/2017", publication: utc) }
+        // A wrong command line (exit status 64), not a problem in a file; the hint is today's date.
+        let error = #expect(throws: WorkflowError.self) { try environment.editionDate("18/11/2017", publication: utc) }
+        #expect(error?.kind == .usage)
+        #expect(error?.message.contains("today is 2017-11-17") == true)
     }
 }
