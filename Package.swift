@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "DigestFeedsTests",
             dependencies: ["DigestFeeds", "DigestTestSupport"],
-            exclude: ["Fixtures"]
+            exclude: ["Fixtures", "Corpus"]
         ),
         .testTarget(
             name: "DigestWorkflowTests",
