@@ -219,8 +219,19 @@ public enum EditionMerger {
 }
 
 enum YAMLSafe {
+    /// An http(s) address with no white space. Byte-wise (this runs for every item of every feed); text
+    /// with non-ASCII bytes is checked for Unicode white space as characters.
     static func isWebURL(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && !text.contains(where: \.isWhitespace)
+        let bytes = text.utf8
+        func starts(with prefix: String) -> Bool {
+            bytes.count >= prefix.utf8.count && zip(bytes, prefix.utf8).allSatisfy { $0 | 0x20 == $1 }
+        }
+        guard starts(with: "http://") || starts(with: "https://") else { return false }
+        var ascii = true
+        for byte in bytes {
+            if byte <= 0x20 || byte == 0x7F { return false }
+            if byte >= 0x80 { ascii = false }
+        }
+        return ascii || !text.contains(where: \.isWhitespace)
     }
 }

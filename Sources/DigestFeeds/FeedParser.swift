@@ -245,10 +245,10 @@ public enum FeedParser {
     /// The best link an item has: its own web link, else its permalink GUID, else its enclosure, else the
     /// feed's web page; an item with none keeps what it had (and gather reports it).
     static func bestLink(
-        own: String, permalink: String?, enclosure: String?, context: Context
+        own: String, permalink: @autoclosure () -> String?, enclosure: String?, context: Context
     ) -> (String, FeedItem.LinkSource) {
         if YAMLSafe.isWebURL(own) { return (own, .link) }
-        if let permalink, YAMLSafe.isWebURL(permalink) { return (permalink, .guid) }
+        if let permalink = permalink(), YAMLSafe.isWebURL(permalink) { return (permalink, .guid) }
         if let enclosure, YAMLSafe.isWebURL(enclosure) { return (enclosure, .enclosure) }
         if let site = context.site { return (site, .feed) }
         return (own, .none)
@@ -263,12 +263,8 @@ public enum FeedParser {
         let ownLink = (item.text(of: "link") ?? item.text(of: "link", Namespace.rss1)).map {
             context.resolve($0, at: item)
         }
-        let about = item.attribute("about", Namespace.rdf)
         let guidElement = item.child("guid")
         let guid = guidElement.map(\.text).flatMap { $0.isEmpty ? nil : $0 }
-        // RSS 2.0: a GUID is a permalink unless it says isPermaLink="false".
-        let permalink =
-            guidElement?.attribute("isPermaLink")?.trimmedASCII.lowercased() == "false" ? nil : guid
         let title = item.text(of: "title") ?? item.text(of: "title", Namespace.rss1) ?? ""
         let date =
             item.text(of: "pubDate") ?? item.text(of: "date", Namespace.dc)
@@ -289,11 +285,15 @@ public enum FeedParser {
                 length: enclosure.attribute("length").flatMap { Int($0.trimmedASCII) })
         }
         media(item, context: context, into: &result)
+        // RSS 2.0: a GUID is a permalink unless it says isPermaLink="false" (read only for an item with no
+        // web link of its own).
         (result.link, result.linkSource) = bestLink(
-            own: ownLink ?? about.map { context.resolve($0, at: item) } ?? "", permalink: permalink,
+            own: ownLink ?? item.attribute("about", Namespace.rdf).map { context.resolve($0, at: item) } ?? "",
+            permalink: guidElement?.attribute("isPermaLink")?.trimmedASCII.lowercased() == "false" ? nil : guid,
             enclosure: result.enclosure?.url, context: context)
         result.id =
-            guid ?? about ?? ownLink.flatMap { $0.isEmpty ? nil : $0 } ?? result.enclosure?.url
+            guid ?? item.attribute("about", Namespace.rdf) ?? ownLink.flatMap { $0.isEmpty ? nil : $0 }
+            ?? result.enclosure?.url
             ?? syntheticID(title: title, date: date, context: context)
         // A short description reads better as a summary than the whole article body, which is read only
         // when there is no description.

@@ -32,8 +32,12 @@ public enum HTMLCleaner {
     public static func clean(_ html: String, base: String?) -> Cleaned {
         // Plain text (no tags, no entities) needs no parser: only its whitespace tidied.
         if !needsParser(html) {
-            // A blank line in plain text parts paragraphs.
-            let text = tidy(html.contains("\n") ? markParagraphs(html) : html)
+            // A blank line in plain text parts paragraphs (looked for only when there is a line break).
+            guard html.utf8.contains(0x0A) else {
+                let text = tidy(html)
+                return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(HTMLEscape.text(text))</p>")
+            }
+            let text = tidy(markParagraphs(html))
             let paragraphs = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
             return Cleaned(text: text, html: paragraphs.map { "<p>\(HTMLEscape.text($0))</p>" }.joined())
         }
