@@ -1,5 +1,5 @@
 import DigestCore
-import DigestFeeds
+@testable import DigestFeeds
 import DigestHTML
 import DigestTestSupport
 import Foundation
@@ -192,6 +192,33 @@ struct RealWorldFeedTests {
         #expect(throws: FeedError.self) {
             try FeedParser.parse(whole.prefix(whole.count / 2), url: "https://x.example/")
         }
+    }
+
+    @Test func theCleanUpPassLeavesCDATAAndCommentsAlone() throws {
+        let xml = """
+
+            <?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://x.example/</link>
+            <!-- R&D -->
+            <item><title><![CDATA[R&D &amp; co]]></title><link>https://x.example/1</link>
+            <description>Caf&eacute; &amp; bar</description></item></channel></rss>
+            """
+        let feed = try FeedParser.parse(Data(xml.utf8), url: "https://x.example/feed")
+        #expect(feed.items[0].title == "R&D & co")
+        #expect(feed.items[0].summary == "Café & bar")
+        #expect(feed.recoveries.count == 2)
+    }
+
+    @Test func theByteWiseWebAddressCheckAgreesWithTheCharacterWiseOne() {
+        func general(_ text: String) -> Bool {
+            let lower = text.lowercased()
+            return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && !text.contains(where: \.isWhitespace)
+        }
+        let samples = [
+            "https://x.example/", "HTTP://X.EXAMPLE/a", "Https://x.example/é", "https://x.example/a b",
+            "https://x.example/\u{00A0}", "https://x.example/\u{2003}x", "http:/x", "ftp://x", "", "http://",
+            "mailto:a@b", " https://x.example/", "https://x.example/\t", "httpS://x.example/ü?q=1#f",
+        ]
+        for sample in samples { #expect(YAMLSafe.isWebURL(sample) == general(sample), "\(sample)") }
     }
 
     // MARK: 5. Pictures, paragraphs and labels
