@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "DigestFeedsTests",
             dependencies: ["DigestFeeds", "DigestTestSupport"],
-            exclude: ["Fixtures"]
+            exclude: ["Fixtures", "Corpus"]
         ),
         .testTarget(
             name: "DigestWorkflowTests",

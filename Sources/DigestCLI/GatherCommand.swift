@@ -15,7 +15,9 @@ struct GatherCommand: AsyncParsableCommand {
             gather.window: since-last-edition, everything since the previous edition) and writes or updates
             Editions/<DATE>/edition.yaml. Run again, it adds new items and updates changed ones but keeps
             your order, cuts, notes and edited titles and summaries; an item you deleted does not come back.
-            Exit status 0 when every feed worked, 69 when some failed but the edition was written.
+            Every item of the day that cannot be put in the edition (no web link, permalink, enclosure or
+            feed page to point to) is named with the reason. Exit status 0 when every feed worked and every
+            item was kept; 69 when some feeds failed or some items were dropped, but the edition was written.
             """
     )
 
@@ -34,17 +36,22 @@ struct GatherCommand: AsyncParsableCommand {
         for title in merge.undated {
             Console.out("  note: \"\(title)\" has no date in its feed; kept, check that it belongs to this edition")
         }
+        for item in report.droppedItems {
+            Console.out("  dropped: \"\(item.title)\" (\(item.id)) from \(item.feed): \(item.reason)")
+        }
         let failed = report.failedFeeds
+        let dropped = report.droppedItems.count
         Console.out(
             "\(report.file): \(merge.added.count) added, \(merge.updated.count) updated, "
                 + "\(merge.keptOut) cut by you and kept out, \(merge.duplicates) duplicate\(merge.duplicates == 1 ? "" : "s") skipped"
+                + (dropped > 0 ? ", \(dropped) item\(dropped == 1 ? "" : "s") dropped" : "")
                 + (failed > 0 ? "; \(failed) feed\(failed == 1 ? "" : "s") failed" : ""))
         if let backup = report.backup {
             Console.out(
                 "  note: your file was in a shape gather cannot edit in place; it was rewritten and your version kept as \(backup)"
             )
         }
-        if failed > 0 { throw ExitCode(ExitStatus.someFeedsFailed) }
+        if report.isIncomplete { throw ExitCode(ExitStatus.someFeedsFailed) }
     }
 
     static func line(_ outcome: FeedReader.Outcome, styled: Bool) -> String {
@@ -52,8 +59,12 @@ struct GatherCommand: AsyncParsableCommand {
         switch outcome.result {
         case .success(let feed):
             let mark = styled ? "\u{1B}[32mok\u{1B}[39m  " : "ok  "
+            let repairs = feed.recoveries.count
+            let malformed =
+                repairs == 0
+                ? "" : " (malformed, read after \(repairs) repair\(repairs == 1 ? "" : "s"): see feeds inspect)"
             return
-                "  \(mark)  \(outcome.source.url)  \(feed.items.count) items\(outcome.notModified ? " (unchanged)" : "")  \(time)"
+                "  \(mark)  \(outcome.source.url)  \(feed.items.count) items\(outcome.notModified ? " (unchanged)" : "")\(malformed)  \(time)"
         case .failure(let error):
             let mark = styled ? "\u{1B}[31mFAIL\u{1B}[39m" : "FAIL"
             return "  \(mark)  \(outcome.source.url)  \(error.reason)  \(time)"
@@ -96,16 +107,20 @@ struct FeedsCommand: AsyncParsableCommand {
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
                 encoder.dateEncodingStrategy = .iso8601
                 let data = try encoder.encode(
-                    FeedDump(format: feed.format.rawValue, title: feed.title, link: feed.link, items: feed.items))
+                    FeedDump(
+                        format: feed.format.rawValue, title: feed.title, link: feed.link, recoveries: feed.recoveries,
+                        items: feed.items))
                 Console.out(String(decoding: data, as: UTF8.self))
                 return
             }
             Console.out("\(feed.title) (\(feed.format.rawValue)), \(feed.items.count) items")
+            for recovery in feed.recoveries { Console.out("recovered: \(recovery)") }
             for (index, item) in feed.items.enumerated() {
                 Console.out("")
                 Console.out("\(index + 1). [\(item.kind.rawValue)] \(item.title)")
                 Console.out("   id:        \(item.id)")
                 Console.out("   link:      \(item.link)")
+                Console.out("   link from: \(FeedsCommand.linkOrigin(item.linkSource))")
                 Console.out(
                     "   published: \(item.published.map(Timestamp.format) ?? "NO DATE (kept and flagged by gather)")")
                 if !item.author.isEmpty { Console.out("   author:    \(item.author)") }
@@ -123,10 +138,22 @@ struct FeedsCommand: AsyncParsableCommand {
         }
     }
 
+    /// Where an item's link came from, for `feeds inspect`.
+    static func linkOrigin(_ source: FeedItem.LinkSource) -> String {
+        switch source {
+        case .link: "link (the item's own)"
+        case .guid: "guid (a permalink GUID: the item has no link of its own)"
+        case .enclosure: "enclosure (the item has no link or permalink of its own)"
+        case .feed: "feed (the item has no link, permalink or enclosure: its feed's web page)"
+        case .none: "none (no web link at all: gather leaves it out and says so)"
+        }
+    }
+
     struct FeedDump: Encodable {
         var format: String
         var title: String
         var link: String
+        var recoveries: [String]
         var items: [FeedItem]
     }
 }

@@ -26,6 +26,24 @@ public struct MergeReport: Equatable, Sendable {
     public var keptOut = 0
     /// Items that another feed (or the edition) had already, by GUID or canonical URL.
     public var duplicates = 0
+    /// Items of the edition's window left out because they could not be put in it, each with the reason.
+    public var dropped: [DroppedItem] = []
+}
+
+/// A feed's item that gather left out, and why: the editor sees every one.
+public struct DroppedItem: Equatable, Sendable {
+    /// The feed's address, as configured.
+    public var feed: String
+    public var title: String
+    public var id: String
+    public var reason: String
+
+    public init(feed: String, title: String, id: String, reason: String) {
+        self.feed = feed
+        self.title = title
+        self.id = id
+        self.reason = reason
+    }
 }
 
 /// Merges gathered feed items into an edition without undoing the editor's work: order, cuts, notes,
@@ -64,19 +82,27 @@ public enum EditionMerger {
 
         for feed in feeds {
             let candidates = feed.items.filter { item in
-                // The edition holds web links only (a feed's odd item without one is left out).
-                guard YAMLSafe.isWebURL(item.link) else { return false }
                 guard let published = item.published else { return true }
                 return window.contains(published) && published < window.end
             }.sorted { ($0.published ?? .distantFuture) > ($1.published ?? .distantFuture) }
             for feedItem in candidates {
-                let canonical = CanonicalURL.of(feedItem.link)
-                guard !seenIDs.contains(feedItem.id), !seenURLs.contains(canonical) else {
+                // The edition holds web links only: an item with none (after the parser's permalink,
+                // enclosure and feed fall-backs) is left out, and said so.
+                guard YAMLSafe.isWebURL(feedItem.link) else {
+                    report.dropped.append(
+                        DroppedItem(
+                            feed: feed.source.url, title: feedItem.title.isEmpty ? "(untitled)" : feedItem.title,
+                            id: feedItem.id, reason: dropReason(feedItem)))
+                    continue
+                }
+                // Items that fell back to the feed's own page share its address: only their ids tell them apart.
+                let canonical = feedItem.linkSource == .feed ? nil : CanonicalURL.of(feedItem.link)
+                guard !seenIDs.contains(feedItem.id), !(canonical.map(seenURLs.contains) ?? false) else {
                     report.duplicates += 1
                     continue
                 }
                 seenIDs.insert(feedItem.id)
-                seenURLs.insert(canonical)
+                if let canonical { seenURLs.insert(canonical) }
                 if removed.contains(feedItem.id) {
                     report.keptOut += 1
                     continue
@@ -131,10 +157,17 @@ public enum EditionMerger {
             .joined(separator: " · ")
     }
 
-    static func find(_ id: String, canonical: String, in edition: Edition) -> (section: Int, item: Int)? {
+    /// Why an item without a web link could not be placed, in the editor's words.
+    static func dropReason(_ item: FeedItem) -> String {
+        let link = item.link.trimmingCharacters(in: .whitespacesAndNewlines)
+        let what = link.isEmpty ? "it has no link" : "its link \"\(link)\" is not a web (http or https) address"
+        return what + ", no permalink GUID, no enclosure, and its feed names no web page to point to instead"
+    }
+
+    static func find(_ id: String, canonical: String?, in edition: Edition) -> (section: Int, item: Int)? {
         for (sectionIndex, section) in edition.sections.enumerated() {
             for (itemIndex, item) in section.items.enumerated()
-            where item.source?.guid == id || CanonicalURL.of(item.url) == canonical {
+            where item.source?.guid == id || (canonical != nil && CanonicalURL.of(item.url) == canonical) {
                 return (sectionIndex, itemIndex)
             }
         }
@@ -217,8 +250,19 @@ public enum EditionMerger {
 }
 
 enum YAMLSafe {
+    /// An http(s) address with no white space. Byte-wise (this runs for every item of every feed); text
+    /// with non-ASCII bytes is checked for Unicode white space as characters.
     static func isWebURL(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return (lower.hasPrefix("http://") || lower.hasPrefix("https://")) && !text.contains(where: \.isWhitespace)
+        let bytes = text.utf8
+        func starts(with prefix: String) -> Bool {
+            bytes.count >= prefix.utf8.count && zip(bytes, prefix.utf8).allSatisfy { $0 | 0x20 == $1 }
+        }
+        guard starts(with: "http://") || starts(with: "https://") else { return false }
+        var ascii = true
+        for byte in bytes {
+            if byte <= 0x20 || byte == 0x7F { return false }
+            if byte >= 0x80 { ascii = false }
+        }
+        return ascii || !text.contains(where: \.isWhitespace)
     }
 }

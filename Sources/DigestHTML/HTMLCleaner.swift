@@ -32,8 +32,14 @@ public enum HTMLCleaner {
     public static func clean(_ html: String, base: String?) -> Cleaned {
         // Plain text (no tags, no entities) needs no parser: only its whitespace tidied.
         if !needsParser(html) {
-            let text = tidy(html)
-            return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(HTMLEscape.text(text))</p>")
+            // A blank line in plain text parts paragraphs (looked for only when there is a line break).
+            guard html.utf8.contains(0x0A) else {
+                let text = tidy(html)
+                return Cleaned(text: text, html: text.isEmpty ? "" : "<p>\(HTMLEscape.text(text))</p>")
+            }
+            let text = tidy(markParagraphs(html))
+            let paragraphs = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            return Cleaned(text: text, html: paragraphs.map { "<p>\(HTMLEscape.text($0))</p>" }.joined())
         }
         // The fragment as it is: libxml2 adds <html> and <body>, and the encoding is given.
         guard let tree = XMLTree.html(Data(html.utf8), url: base ?? "about:blank"), let root = tree.root else {
@@ -45,6 +51,15 @@ public enum HTMLCleaner {
         safe.reserveCapacity(html.utf8.count)
         walk(root.node, base: base, text: &text, html: &safe)
         return Cleaned(text: tidy(text), html: String(decoding: safe, as: UTF8.self).trimmedASCII)
+    }
+
+    /// Plain text with each blank line (a line of nothing but white space) made a paragraph separator.
+    static func markParagraphs(_ text: String) -> String {
+        var lines = text.components(separatedBy: "\n")
+        for index in lines.indices where lines[index].allSatisfy(\.isWhitespace) && index > 0 {
+            lines[index] = "\u{2029}"
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Whether `text` has markup: a `<`, or an `&` that starts an entity (`&amp;`, `&#8217;`). A bare
@@ -251,9 +266,24 @@ public enum HTMLCleaner {
         return String(decoding: output, as: UTF8.self)
     }
 
+    /// The paragraphs on one line. A paragraph that ends without punctuation (a standfirst, a heading) is
+    /// followed by a dash, so that it does not run into the next one's first words.
+    static func joinedParagraphs(_ text: String) -> String {
+        guard text.contains("\n") else { return text }
+        let paragraphs = text.components(separatedBy: "\n\n").map { $0.replacingOccurrences(of: "\n", with: " ") }
+        var result = ""
+        for paragraph in paragraphs where !paragraph.isEmpty {
+            if let last = result.last {
+                result += last.isPunctuation || last.isSymbol ? " " : " — "
+            }
+            result += paragraph
+        }
+        return result
+    }
+
     /// The text cut at a sentence end near `length` characters (or at a word, with an ellipsis).
     public static func summary(_ text: String, length: Int) -> String {
-        let flat = text.replacingOccurrences(of: "\n\n", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let flat = joinedParagraphs(text)
         guard flat.count > length else { return flat }
         let window = String(flat.prefix(length))
         let enders: [Character] = [".", "!", "?", "؟", "。", "…"]

@@ -10,6 +10,9 @@ package enum Namespace {
     package static let media = "http://search.yahoo.com/mrss/"
     package static let rdf = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
     package static let rss1 = "http://purl.org/rss/1.0/"
+    package static let rss090 = "http://my.netscape.com/rdf/simple/0.9/"
+    package static let atom03 = "http://purl.org/atom/ns#"
+    package static let xml = "http://www.w3.org/XML/1998/namespace"
 }
 
 /// libxml2's one-time set-up, before any parse (it makes the parser safe to use from several threads).
@@ -64,6 +67,31 @@ package final class XMLTree {
             ?? "not well-formed XML"
         throw ParseError(
             line: Int(error.line), column: Int(error.int2), message: data.isEmpty ? "the document is empty" : message)
+    }
+
+    /// Parses XML strictly, and when that fails, once more after `XMLRepair`'s clean-up pass (a blank line
+    /// before the declaration, undeclared Latin-1, HTML entities, a bare `&`). The well-formed path is the
+    /// strict parse alone. Returns the tree and the repairs made; throws the strict parse's error (its line
+    /// and column are the document's own) when the repaired document fails too.
+    package static func xmlRepairing(_ data: Data, url: String, encoding: String?) throws -> (XMLTree, [String]) {
+        do {
+            let tree = try xml(data, url: url, encoding: encoding)
+            // A DOCTYPE naming an external DTD (RSS 0.91's) makes libxml2 accept the HTML entities that DTD
+            // defines without reading it, and leave them out of the text: read them as characters instead.
+            guard tree.document.pointee.intSubset != nil else { return (tree, []) }
+            let repaired = XMLRepair.repair(data, encoding: encoding)
+            guard !repaired.repairs.isEmpty,
+                let again = try? xml(repaired.data, url: url, encoding: repaired.encoding)
+            else { return (tree, []) }
+            return (again, repaired.repairs)
+        } catch let error as ParseError {
+            guard !data.isEmpty else { throw error }
+            let repaired = XMLRepair.repair(data, encoding: encoding)
+            guard !repaired.repairs.isEmpty,
+                let tree = try? xml(repaired.data, url: url, encoding: repaired.encoding)
+            else { throw error }
+            return (tree, repaired.repairs)
+        }
     }
 
     /// Parses HTML the way a browser would: never fails on tag soup.
@@ -208,4 +236,13 @@ package struct MarkupElement {
     }
 
     package var line: Int { Int(xmlGetLineNo(node)) }
+
+    /// The parent element, if the parent is an element (not the document).
+    package var parent: MarkupElement? {
+        guard let parent = node.pointee.parent, parent.pointee.type == XML_ELEMENT_NODE else { return nil }
+        return MarkupElement(parent)
+    }
+
+    /// The element's own `xml:base`, if it declares one.
+    package var xmlBase: String? { attribute("base", Namespace.xml) }
 }

@@ -14,6 +14,10 @@ public enum Gather {
         /// The editor's previous file, kept when it could not be edited in place (see `Workspace.save`).
         public var backup: String? = nil
         public var failedFeeds: Int { outcomes.filter { if case .failure = $0.result { true } else { false } }.count }
+        /// Items of the window left out of the edition, each with its feed and the reason.
+        public var droppedItems: [DroppedItem] { merge.dropped }
+        /// Whether the edition misses something: a feed that failed or an item that was dropped.
+        public var isIncomplete: Bool { failedFeeds > 0 || !merge.dropped.isEmpty }
     }
 
     /// Gathers the edition of `date` (today when nil) in the workspace. `onFeed` hears of each feed as it is

@@ -99,6 +99,49 @@ struct GatherTests {
         #expect(try String(contentsOf: folder.appendingPathComponent("edition.yaml"), encoding: .utf8) == broken)
     }
 
+    @Test func gatherNamesEveryItemItLeavesOutAndExits69() async throws {
+        let corpus = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Corpus")
+        let workspace = try workspace(feeds: [
+            (corpus.appendingPathComponent("no-links-anywhere.xml").absoluteString, "Today"),
+            (corpus.appendingPathComponent("podcast-enclosure-only.xml").absoluteString, "Listen"),
+            (corpus.appendingPathComponent("several-faults.xml").absoluteString, "Today"),
+        ])
+        let result = try await cli.digest(["gather", "2026-11-19"], in: workspace)
+        #expect(result.status == 69, "\(result.stdout)\(result.stderr)")
+        #expect(
+            result.stdout.contains(
+                "dropped: \"Gate code changed\" (handover-880) from \(corpus.appendingPathComponent("no-links-anywhere.xml").absoluteString): its link \"mailto:office@handover.example\" is not a web"
+            ))
+        #expect(result.stdout.contains("1 item dropped"))
+        #expect(result.stdout.contains("(malformed, read after 3 repairs: see feeds inspect)"))
+        #expect(!result.stdout.contains("failed"))
+        let edition = try Workspace(root: workspace).loadEdition(EditionDate("2026-11-19")!)
+        let episode = try #require(
+            edition.items.first {
+                $0.title == "Episode 22: The lighthouse keeper" || $0.title == "Episode 23: The baker"
+            })
+        #expect(episode.url.hasPrefix("https://cdn.nightshift.example/episodes/"))
+        #expect(edition.items.contains { $0.title == "Results: Red Lion 42 – Crown & Anchor 39" })
+    }
+
+    @Test func inspectSaysWhereEachLinkCameFromAndEveryRepair() async throws {
+        let corpus = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Corpus")
+        let faults = try await cli.digest([
+            "feeds", "inspect", corpus.appendingPathComponent("several-faults.xml").path,
+        ])
+        #expect(faults.status == 0, "\(faults.stderr)")
+        #expect(faults.stdout.contains("recovered: white space before the XML declaration (2 bytes) was skipped"))
+        #expect(faults.stdout.contains("recovered: 2 unescaped & read as &amp;"))
+        #expect(faults.stdout.contains("link from: link (the item's own)"))
+        let podcast = try await cli.digest([
+            "feeds", "inspect", corpus.appendingPathComponent("podcast-enclosure-only.xml").path, "--json",
+        ])
+        let object = try JSONSerialization.jsonObject(with: Data(podcast.stdout.utf8)) as? [String: Any]
+        let items = object?["items"] as? [[String: Any]]
+        #expect(items?.first?["linkSource"] as? String == "enclosure")
+        #expect((object?["recoveries"] as? [String])?.isEmpty == true)
+    }
+
     @Test func inspectShowsWhatDigestReadsAsTextAndJSON() async throws {
         let fixture = Repository.root.appendingPathComponent("Tests/DigestFeedsTests/Fixtures/podcast.xml").path
         let text = try await cli.digest(["feeds", "inspect", fixture])
