@@ -13,6 +13,9 @@ public struct DigestSite: HTTPResponder {
     /// Verifies click links; nil without the key (clicks then go nowhere: 404).
     let clickSigner: ClickSigner?
     let clicks: CommitBatcher<SQLiteStore.Click, Void>?
+    /// Each sent edition's story addresses by run (newest first), read once: a frozen run never changes, and
+    /// decoding its rendering per click would cost more than the rest of the request.
+    let storyLinks = Locked<[String: (runs: [[String]], readAt: Date)]>([:])
     /// Serve /preview/… (drafts included): for the editor's own machine, not the public server.
     public let preview: Bool
     let now: @Sendable () -> Date
@@ -140,14 +143,24 @@ public struct DigestSite: HTTPResponder {
         else { return notFound() }
         let target: String
         do {
-            let candidates = try store.frozenRuns(date: date).compactMap { frozen -> String? in
-                guard let links = frozen.storyLinks, story <= links.count else { return nil }
-                return links[story - 1]
+            func match(_ runs: [[String]]) -> String? {
+                runs.compactMap { story <= $0.count ? $0[story - 1] : nil }.first {
+                    clickSigner.verify(signature, date: date, story: story, url: $0)
+                }
             }
-            guard
-                let url = candidates.first(where: { clickSigner.verify(signature, date: date, story: story, url: $0) })
-            else { return notFound() }
-            target = url
+            let cached = storyLinks.withLock { $0[date] }
+            if let cached, let url = match(cached.runs) {
+                target = url
+            } else if let cached, now().timeIntervalSince(cached.readAt) < 10 {
+                // Read a moment ago: a link that matches none is a bad link, not a new run.
+                return notFound()
+            } else {
+                // Not read yet, or perhaps a later run of the edition since: read the runs again.
+                let runs = try store.frozenRuns(date: date).compactMap(\.storyLinks)
+                storyLinks.withLock { $0[date] = (runs, now()) }
+                guard let url = match(runs) else { return notFound() }
+                target = url
+            }
         } catch {
             return failure(error, what: "the link")
         }
