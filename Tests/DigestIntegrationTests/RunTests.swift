@@ -252,4 +252,20 @@ struct RunTests {
         #expect(forced.status == 0, "\(forced.stdout)\(forced.stderr)")
         #expect(try server.received().count == 2)
     }
+
+    @Test func sendRefusesAnEmptyEditionAndSaysWhy() async throws {
+        let workspace = try await cli.workspaceCopy(readers: Self.readers(2))
+        let file = workspace.appendingPathComponent("Editions/2017-11-18/edition.yaml")
+        let text = try String(contentsOf: file, encoding: .utf8)
+        // A quiet day: the note stays, every section is gone.
+        let head = try #require(text.components(separatedBy: "sections:").first)
+        try (head + "sections: []\n").write(to: file, atomically: true, encoding: .utf8)
+        let check = try await cli.digest(["check", "2017-11-18", "--offline"], in: workspace)
+        #expect(check.status == 65, "\(check.stdout)\(check.stderr)")
+        let result = try await cli.digest(
+            ["send", "2017-11-18", "--yes", "--smtp", "smtp://127.0.0.1:1"], in: workspace, environment: Self.key)
+        #expect(result.status == 65, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("nothing to send: the edition has no items"))
+        #expect(try store(workspace).runs().isEmpty)
+    }
 }
