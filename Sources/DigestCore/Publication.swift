@@ -36,6 +36,8 @@ public struct Publication: Equatable, Sendable {
     public var gather = GatherSettings()
     /// What is counted of readers' clicks: nothing unless the publication chose it.
     public var tracking = TrackingSettings()
+    /// The VERP return path of runs to subscribers (`bounces+TOKEN@domain`), when set.
+    public var bounce: BounceSettings?
     /// How often the digest goes out (`daily`, `weekly`), for the footer's words; nil when not said.
     public var cadence: String?
     /// The publication's own words for the templates' fixed labels, over its language's table.
@@ -78,6 +80,18 @@ public struct Publication: Equatable, Sendable {
     /// The edition date that holds the moment `now` in the publication's time zone: "today".
     public func today(at now: Date) -> EditionDate {
         EditionDate(containing: now, in: timeZone)
+    }
+}
+
+/// Where bounces come back: each message of a run goes out with the envelope sender
+/// `LOCAL+TOKEN@domain` (VERP), TOKEN naming the run and the reader, signed.
+public struct BounceSettings: Equatable, Sendable {
+    public var domain: String
+    public var localPart: String
+
+    public init(domain: String, localPart: String = "bounces") {
+        self.domain = domain
+        self.localPart = localPart
     }
 }
 
@@ -212,7 +226,7 @@ extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
         "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
-        "feeds", "gather", "tracking", "cadence", "labels",
+        "feeds", "gather", "tracking", "cadence", "labels", "bounce",
     ]
 
     /// The cadences the footer can name.
@@ -318,6 +332,22 @@ extension Publication {
         }
         let gather = map["gather"].map { decodeGather($0, reader: reader) } ?? GatherSettings()
         let tracking = map["tracking"].map { decodeTracking($0, reader: reader) } ?? TrackingSettings()
+        var bounce: BounceSettings?
+        if let node = map["bounce"],
+            let bounceMap = reader.mapping(node, named: "'bounce'", allowed: ["domain", "local_part"])
+        {
+            let domain = reader.string(bounceMap, "domain", in: "'bounce'", required: true)
+            let local = reader.string(bounceMap, "local_part", in: "'bounce'") ?? "bounces"
+            if let domain, !EmailAddress.isHostname(domain) {
+                reader.report(
+                    bounceMap["domain"], "'domain' of 'bounce' must be a host name such as bounce.example.com")
+            } else if EmailAddress("\(local)@example.com") == nil || local.contains("+") {
+                reader.report(
+                    bounceMap["local_part"], "'local_part' of 'bounce' must be letters, digits, . _ or - (no +)")
+            } else if let domain {
+                bounce = BounceSettings(domain: domain.lowercased(), localPart: local)
+            }
+        }
         let cadence = reader.string(map, "cadence", in: what)
         if let cadence, !cadences.contains(cadence) {
             reader.report(
@@ -339,6 +369,7 @@ extension Publication {
         publication.cadence = cadence
         publication.labelOverrides = labels
         publication.tracking = tracking
+        publication.bounce = bounce
         if tracking.clicks != .off, publication.clickBaseURL == nil {
             reader.report(
                 map["tracking"],

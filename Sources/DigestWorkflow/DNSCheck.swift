@@ -19,7 +19,7 @@ public enum DNSCheck {
         let setup = DNSCheckSetup(
             fromDomain: publication.sender.address.domain,
             signingKeys: (signer?.keys ?? []).map { .init(key: $0, file: files[$0.selector] ?? $0.selector) },
-            bounceDomain: bounceDomain ?? publication.sender.address.domain,
+            bounceDomain: bounceDomain ?? publication.bounce?.domain ?? publication.sender.address.domain,
             relayHost: URLComponents(string: publication.smtp.url)?.host, spfInclude: publication.smtp.spfInclude,
             unsubscribeURL: publication.unsubscribeURL)
         let client =

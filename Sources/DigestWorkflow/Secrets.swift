@@ -57,4 +57,22 @@ public struct Secrets: Sendable {
         }
         return DKIMSigner(keys: keys)
     }
+
+    /// The VERP return path of `settings`, signed with DIGEST_BOUNCE_KEY (or DIGEST_BOUNCE_KEY_FILE), else with
+    /// the unsubscribe key under a label of its own; nil without `bounce:` in publication.yaml.
+    public func bounceAddress(_ settings: BounceSettings?, listID: String) throws -> BounceAddress? {
+        guard let settings else { return nil }
+        guard
+            let secret = try secret("DIGEST_BOUNCE_KEY", what: "bounce key")
+                ?? secret("DIGEST_UNSUBSCRIBE_KEY", what: "unsubscribe key")
+        else {
+            throw WorkflowError(
+                "bounce: in publication.yaml needs a key to sign return paths: set DIGEST_BOUNCE_KEY (or "
+                    + "DIGEST_BOUNCE_KEY_FILE), or the unsubscribe key")
+        }
+        guard let signer = BounceSigner(secret: secret, listID: listID) else {
+            throw WorkflowError("the bounce key is too short: use at least 16 random bytes (e.g. openssl rand -hex 32)")
+        }
+        return BounceAddress(localPart: settings.localPart, domain: settings.domain, signer: signer)
+    }
 }

@@ -118,7 +118,7 @@ public final class SubscriberRun: @unchecked Sendable {
     public init(
         store: SQLiteStore, key: String, start: SQLiteStore.RunStart, builder: DigestMessageBuilder,
         options: SendOptions, via: String, now: @escaping @Sendable () -> Date = Date.init,
-        makeTransport: @escaping BulkSender.TransportFactory
+        returnPath: BounceAddress? = nil, makeTransport: @escaping BulkSender.TransportFactory
     ) throws {
         self.store = store
         self.key = key
@@ -128,7 +128,17 @@ public final class SubscriberRun: @unchecked Sendable {
         self.remaining = (counts[.pending] ?? 0) + (counts[.deferred] ?? 0)
         self.sender = BulkSender(
             store: store, run: key, options: options, now: now,
-            makeMessage: { delivery in try Self.message(for: delivery, builder: builder, date: now()) },
+            makeMessage: { delivery in
+                var message = try Self.message(for: delivery, builder: builder, date: now())
+                // VERP: a bounce names its run and reader exactly, even when the DSN quotes no address.
+                if let returnPath,
+                    let address = returnPath.address(for: BounceToken(run: key, subscriberID: delivery.subscriberId))
+                        .flatMap({ EmailAddress($0) })
+                {
+                    message.envelopeFrom = address
+                }
+                return message
+            },
             makeTransport: makeTransport)
     }
 
@@ -197,9 +207,10 @@ public final class SubscriberRun: @unchecked Sendable {
                 publication: loaded.publication, url: settings.smtp, secrets: secrets)
             makeTransport = { try CurlSMTPTransport(configuration: configuration) }
         }
+        let returnPath = try secrets.bounceAddress(loaded.publication.bounce, listID: loaded.publication.listID)
         let run = try SubscriberRun(
             store: store, key: key, start: start, builder: builder, options: settings.options, via: relay,
-            now: environment.now, makeTransport: makeTransport)
+            now: environment.now, returnPath: returnPath, makeTransport: makeTransport)
         run.changedSinceFrozen = changed
         run.subject = frozen.archive.subject
         return run

@@ -1,4 +1,5 @@
 import DigestCore
+import DigestMail
 import DigestStore
 import DigestTestSupport
 import Foundation
@@ -267,5 +268,33 @@ struct RunTests {
         #expect(result.status == 65, "\(result.stdout)\(result.stderr)")
         #expect(result.stderr.contains("nothing to send: the edition has no items"))
         #expect(try store(workspace).runs().isEmpty)
+    }
+
+    @Test func withABounceDomainEachMessageGoesOutWithItsSignedReturnPath() async throws {
+        let workspace = try await cli.workspaceCopy(readers: Self.readers(3))
+        let config = workspace.appendingPathComponent("publication.yaml")
+        try (try String(contentsOf: config, encoding: .utf8) + "bounce:\n  domain: bounce.eaworldview.com\n").write(
+            to: config, atomically: true, encoding: .utf8)
+        let server = try SMTPTestServer()
+        defer { server.stop() }
+        let sent = try await cli.digest(
+            ["send", "2017-11-18", "--yes", "--smtp", server.url], in: workspace, environment: Self.key)
+        #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+        let signer = try #require(BounceSigner(secret: Array(Self.key.values.first!.utf8), listID: "eaworldview.com"))
+        let verp = BounceAddress(domain: "bounce.eaworldview.com", signer: signer)
+        let store = try store(workspace)
+        for message in try server.received() {
+            let envelope = try JSONSerialization.jsonObject(
+                with: Data(contentsOf: message.file.deletingPathExtension().appendingPathExtension("json")))
+            let from = try #require((envelope as? [String: Any])?["mail_from"] as? String)
+            #expect(from.hasPrefix("bounces+") && from.hasSuffix("@bounce.eaworldview.com"), "\(from)")
+            let token = try #require(verp.parse(from))
+            #expect(token.run == "2017-11-18")
+            let reader = try #require(message.recipients.first.flatMap { EmailAddress($0) })
+            #expect(try store.subscriber(reader)?.id == token.subscriberID)
+            // From is unchanged: only the envelope names the reader.
+            #expect(try String(contentsOf: message.file, encoding: .utf8).contains("From: EA WorldView Digest <digest@eaworldview.com>"))
+        }
+        #expect(try server.received().count == 3)
     }
 }
