@@ -123,4 +123,21 @@ struct BounceStoreTests {
         #expect(try store.processedMailboxMessages(mailbox: "imaps://b@mx/INBOX") == ["7/1", "8/1"])
         #expect(try store.processedMailboxMessages(mailbox: "pop3s://b@mx/") == [])
     }
+
+    @Test func aComplaintAboutAConfirmationBlocksTheAddressForGood() async throws {
+        let store = try store([])
+        let ana = try #require(EmailAddress("ana@example.org"))
+        guard case .send = try await store.requestSignup(ana, name: "Ana", interval: 600, now: start) else {
+            Issue.record("the sign-up sends nothing")
+            return
+        }
+        #expect(
+            try store.recordBounces(
+                [try event("arf", "ana@example.org", .complaint, at: start)], policy: BouncePolicy(), now: start)
+                == [.complained])
+        #expect(try store.pendingSignups().isEmpty)
+        #expect(try store.subscriber(ana)?.status == .complained)
+        #expect(
+            try await store.requestSignup(ana, name: "Ana", interval: 600, now: start + 700) == .refused(.complained))
+    }
 }
