@@ -14,9 +14,11 @@ public struct EditionReport: Codable, Sendable, Equatable {
     /// Readers who left the list while the run went on.
     public var leftDuringRun: Int
     public var notYetSent: Int
+    /// Refusals at RCPT that name a dead mailbox, and readers whose hard bounce came back in a report.
     public var hardBounces: Int
+    /// Temporary refusals still deferred, and readers with a soft bounce in the reports.
     public var softBounces: Int
-    /// Spam complaints, once bounce processing records them; nil until then.
+    /// Readers who reported the edition as spam (ARF reports, webhooks).
     public var complaints: Int?
     public var unsubscribes: Int
     /// Clicks per story, in the edition's order; nil when the edition's run did not count clicks.

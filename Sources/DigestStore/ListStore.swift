@@ -77,6 +77,24 @@ public protocol ListStore: AnyObject, Sendable {
     func record(clicks: [Store.Click]) async throws
     func clicks(date: String) throws -> [Int: (human: Int, scanner: Int)]
 
+    // MARK: Bounces and complaints
+
+    /// Records the events of one mailbox message and marks the message processed, in one transaction; nil
+    /// when the message was processed before.
+    func recordMailboxMessage(
+        mailbox: String, messageID: String, events: [BounceEvent], policy: BouncePolicy, now: Date
+    ) throws -> [BounceOutcome]?
+    /// The messages of `mailbox` already processed.
+    func processedMailboxMessages(mailbox: String) throws -> Set<String>
+    /// Records events (from webhooks, files), all in one transaction.
+    func recordBounces(_ events: [BounceEvent], policy: BouncePolicy, now: Date) throws -> [BounceOutcome]
+    /// Every event recorded for an address, oldest first.
+    func bounceEvents(for address: EmailAddress) throws -> [BounceEvent]
+    /// Every event recorded against the runs named, oldest first.
+    func bounceEvents(runs: [String]) throws -> [BounceEvent]
+    /// Why readers of `status` are off the list, keyed by address.
+    func offListReasons(status: Subscriber.Status) throws -> [EmailAddress: String]
+
     // MARK: Figures
 
     func editionFigures(date: String) throws -> Store.EditionFigures
@@ -162,7 +180,8 @@ extension ListStore {
             recipients: counts.filter { $0.key != .superseded }.values.reduce(0, +), sent: counts[.sent] ?? 0,
             deferred: counts[.deferred] ?? 0, failed: counts[.failed] ?? 0, inDoubt: counts[.doubt] ?? 0,
             leftDuringRun: counts[.left] ?? 0, notYetSent: (counts[.pending] ?? 0) + (counts[.sending] ?? 0),
-            hardBounces: figures.hardBounces, softBounces: figures.softBounces, complaints: nil,
+            hardBounces: figures.hardBounces + figures.reportedHard,
+            softBounces: figures.softBounces + figures.reportedSoft, complaints: figures.complaints,
             unsubscribes: figures.unsubscribes, stories: stories)
     }
 

@@ -30,7 +30,9 @@ extension PostgresStore {
     // MARK: The schema and moving
 
     /// The tables `store copy` moves, parents first.
-    static let copiedTables = ["subscriber", "run", "delivery", "frozenEdition", "storyClick", "signup"]
+    static let copiedTables = [
+        "subscriber", "run", "delivery", "frozenEdition", "storyClick", "signup", "bounceEvent", "mailboxMessage",
+    ]
 
     /// The table's columns in order, with whether each is a time.
     static func columns(_ table: String, _ connection: PGConnection) throws -> [(name: String, isTime: Bool)] {
@@ -104,11 +106,13 @@ extension PostgresStore {
                     start += perStatement
                 }
             }
-            try connection.query(
-                """
-                SELECT setval(pg_get_serial_sequence('subscriber', 'id'), COALESCE(MAX(id), 0) + 1, false)
-                FROM subscriber
-                """)
+            for table in ["subscriber", "bounceEvent"] {
+                try connection.query(
+                    """
+                    SELECT setval(pg_get_serial_sequence('\(table.lowercased())', 'id'), COALESCE(MAX(id), 0) + 1, false)
+                    FROM \(table)
+                    """)
+            }
             let after = try Self.tableCounts(connection)
             for table in tables where Self.copiedTables.contains(table.name) {
                 guard after[table.name] == table.rows.count else {

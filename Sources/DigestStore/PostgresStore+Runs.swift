@@ -311,8 +311,10 @@ extension PostgresStore {
                         """, [Self.textArray(names), sentAt, next]
                     ).rows.first?.int("n") ?? 0
             }
+            let reported = try Self.reportedBounces(runs: names, connection: connection)
             return Store.EditionFigures(
                 date: date, runs: names, counts: counts, hardBounces: hard, softBounces: counts[.deferred] ?? 0,
+                reportedHard: reported.hard, reportedSoft: reported.soft, complaints: reported.complaints,
                 unsubscribes: unsubscribes, sentAt: sentAt)
         }
     }

@@ -111,7 +111,9 @@ extension SQLiteStore {
     }
 
     /// The tables `store copy` moves, parents first.
-    static let copiedTables = ["subscriber", "run", "delivery", "frozenEdition", "storyClick", "signup"]
+    static let copiedTables = [
+        "subscriber", "run", "delivery", "frozenEdition", "storyClick", "signup", "bounceEvent", "mailboxMessage",
+    ]
 
     public func tableCounts() throws -> [String: Int] {
         try database.read { db in

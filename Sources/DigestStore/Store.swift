@@ -5,7 +5,7 @@ import Foundation
 /// What both stores share: their answers' types, and opening the store a location names.
 public enum Store {
     /// The number of schema migrations this build knows; both stores number theirs the same.
-    public static let schemaVersion = 5
+    public static let schemaVersion = 6
 
     /// Opens (creating and migrating when needed) the store at `location`; with `migrate` false, as it is.
     public static func open(_ location: StoreLocation, migrate: Bool = true) throws -> any ListStore {
@@ -123,6 +123,11 @@ public enum Store {
         public var hardBounces: Int
         /// Temporary refusals (4xx) still deferred.
         public var softBounces: Int
+        /// Readers of these runs with a hard bounce, a soft bounce or a complaint in the reports read since
+        /// (`digest bounces fetch`, webhooks).
+        public var reportedHard: Int
+        public var reportedSoft: Int
+        public var complaints: Int
         /// Readers of the edition who unsubscribed after it was sent and before the next edition's run.
         public var unsubscribes: Int
         /// When the first run started.
