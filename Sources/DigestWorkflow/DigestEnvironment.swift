@@ -94,7 +94,7 @@ public struct DigestEnvironment: Sendable {
                         + "  fix: write postgres://USER@HOST:5432/DATABASE, or leave it out for digest.sqlite")
             }
             if value.hasPrefix("/") { return .sqlite(value) }
-            return .sqlite(URL(fileURLWithPath: value, relativeTo: base ?? workspace.root).standardizedFileURL.path)
+            return .sqlite((base ?? workspace.root).appendingPathComponent(value).standardizedFileURL.path)
         }
         var settings: PostgresSettings
         do {
