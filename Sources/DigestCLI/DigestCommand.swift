@@ -67,7 +67,7 @@ public struct DigestCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self,
             RenderCommand.self, SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
-            SubscribersCommand.self,
+            SubscribersCommand.self, StoreCommand.self,
             FeedsCommand.self, DKIMCommand.self, BouncesCommand.self, DNSCommand.self, TemplatesCommand.self,
             ServeCommand.self, SubscribeFormCommand.self,
         ]

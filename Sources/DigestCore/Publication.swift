@@ -38,6 +38,9 @@ public struct Publication: Equatable, Sendable {
     public var tracking = TrackingSettings()
     /// The VERP return path of runs to subscribers (`bounces+TOKEN@domain`), when set.
     public var bounce: BounceSettings?
+    /// Where the list and the ledger are kept (`store:`): a path to the SQLite file (relative to the
+    /// workspace), or `postgres://USER@HOST:PORT/DATABASE?sslmode=…`; nil for `digest.sqlite` in the workspace.
+    public var store: String?
     /// How often the digest goes out (`daily`, `weekly`), for the footer's words; nil when not said.
     public var cadence: String?
     /// The publication's own words for the templates' fixed labels, over its language's table.
@@ -331,8 +334,35 @@ extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
         "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
-        "feeds", "gather", "tracking", "cadence", "labels", "bounce",
+        "feeds", "gather", "tracking", "cadence", "labels", "bounce", "store",
     ]
+
+    /// What is wrong with a `store:` value, if anything: only a path or a PostgreSQL URL without a password.
+    public static func storeProblem(_ value: String) -> (message: String, fix: String)? {
+        guard value.contains("://") else { return nil }
+        guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+            return (
+                "'store' must be a path to the SQLite file or a postgres:// URL, not '\(value)'",
+                "write store: postgres://USER@HOST:5432/DATABASE, or leave it out for digest.sqlite"
+            )
+        }
+        if let components = URLComponents(string: value), components.password != nil {
+            return (
+                "'store' has a password in its URL: a secret must never be in publication.yaml",
+                "take the password out of the URL and set DIGEST_STORE_PASSWORD (or DIGEST_STORE_PASSWORD_FILE)"
+            )
+        }
+        return nil
+    }
+
+    /// The `store:` value of a publication.yaml, read on its own (a command about the list needs no more of
+    /// the file); nil when the file has none or cannot be read as YAML.
+    public static func storeSetting(_ text: String) -> String? {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let map) = root,
+            let node = map["store"], case .scalar(let scalar) = node, !scalar.string.isEmpty
+        else { return nil }
+        return scalar.string
+    }
 
     /// The cadences the footer can name.
     public static let cadences = ["daily", "weekly"]
@@ -456,6 +486,10 @@ extension Publication {
             }
             decodeBounceMailbox(bounceMap, into: &bounce, reader: reader)
         }
+        let store = reader.string(map, "store", in: what)
+        if let store, let problem = storeProblem(store) {
+            reader.report(map["store"], problem.message, fix: problem.fix)
+        }
         let cadence = reader.string(map, "cadence", in: what)
         if let cadence, !cadences.contains(cadence) {
             reader.report(
@@ -478,6 +512,7 @@ extension Publication {
         publication.labelOverrides = labels
         publication.tracking = tracking
         publication.bounce = bounce
+        publication.store = store
         if tracking.clicks != .off, publication.clickBaseURL == nil {
             reader.report(
                 map["tracking"],

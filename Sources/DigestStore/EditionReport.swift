@@ -14,9 +14,11 @@ public struct EditionReport: Codable, Sendable, Equatable {
     /// Readers who left the list while the run went on.
     public var leftDuringRun: Int
     public var notYetSent: Int
+    /// Refusals at RCPT that name a dead mailbox, and readers whose hard bounce came back in a report.
     public var hardBounces: Int
+    /// Temporary refusals still deferred, and readers with a soft bounce in the reports.
     public var softBounces: Int
-    /// Spam complaints, once bounce processing records them; nil until then.
+    /// Readers who reported the edition as spam (ARF reports, webhooks).
     public var complaints: Int?
     public var unsubscribes: Int
     /// Clicks per story, in the edition's order; nil when the edition's run did not count clicks.
@@ -62,43 +64,5 @@ public struct EditionReport: Codable, Sendable, Equatable {
         self.complaints = complaints
         self.unsubscribes = unsubscribes
         self.stories = stories
-    }
-}
-
-extension SQLiteStore {
-    /// The report of the edition of `date`; nil when it was never sent to subscribers.
-    public func report(date: String) throws -> EditionReport? {
-        let figures = try editionFigures(date: date)
-        guard !figures.runs.isEmpty else { return nil }
-        let frozen = try frozenRuns(date: date).first
-        let counts = figures.counts
-        var stories: [EditionReport.Story]?
-        if let frozen, let links = frozen.storyLinks {
-            let clicks = try clicks(date: date)
-            let titles = frozen.storyTitles ?? []
-            stories = links.enumerated().map { index, url in
-                let number = index + 1
-                return EditionReport.Story(
-                    number: number, title: index < titles.count ? titles[index] : url, url: url,
-                    clicks: clicks[number]?.human ?? 0, scannerClicks: clicks[number]?.scanner ?? 0)
-            }
-        }
-        return EditionReport(
-            date: date, subject: frozen?.archive.subject ?? "", sentAt: figures.sentAt,
-            recipients: counts.filter { $0.key != .superseded }.values.reduce(0, +), sent: counts[.sent] ?? 0,
-            deferred: counts[.deferred] ?? 0, failed: counts[.failed] ?? 0, inDoubt: counts[.doubt] ?? 0,
-            leftDuringRun: counts[.left] ?? 0, notYetSent: (counts[.pending] ?? 0) + (counts[.sending] ?? 0),
-            hardBounces: figures.hardBounces, softBounces: figures.softBounces, complaints: nil,
-            unsubscribes: figures.unsubscribes, stories: stories)
-    }
-
-    /// The dates of the editions sent to subscribers, oldest first.
-    public func sentEditionDates() throws -> [String] {
-        var dates: [String] = []
-        for run in try runs() where !run.name.contains("+dry-run") {
-            let date = run.date ?? run.name
-            if !dates.contains(date) { dates.append(date) }
-        }
-        return dates
     }
 }

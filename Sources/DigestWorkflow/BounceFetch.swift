@@ -143,7 +143,7 @@ public enum BounceFetch {
 
     /// One fetch's state.
     struct FetchRun {
-        let store: SQLiteStore
+        let store: any ListStore
         let mailbox: BounceMailbox
         let settings: BounceSettings
         let returnPath: BounceAddress?
@@ -152,7 +152,7 @@ public enum BounceFetch {
         var report: Report
 
         init(
-            store: SQLiteStore, mailbox: BounceMailbox, settings: BounceSettings, returnPath: BounceAddress?,
+            store: any ListStore, mailbox: BounceMailbox, settings: BounceSettings, returnPath: BounceAddress?,
             source: String, now: @escaping @Sendable () -> Date
         ) {
             self.store = store
