@@ -173,7 +173,8 @@ public struct BounceMailbox: Equatable, Sendable {
         }
         if components.password != nil {
             return fail(
-                "the mailbox URL must not carry a password; set DIGEST_BOUNCE_PASSWORD (or DIGEST_BOUNCE_PASSWORD_FILE)")
+                "the mailbox URL must not carry a password; set DIGEST_BOUNCE_PASSWORD (or DIGEST_BOUNCE_PASSWORD_FILE)"
+            )
         }
         guard let host = components.host, !host.isEmpty else { return fail("the mailbox URL '\(url)' names no host") }
         guard let user = components.user, !user.isEmpty else {

@@ -82,7 +82,8 @@ public final class CurlMailbox: MailboxReader {
         }
         try check(digest_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
         try check(
-            digest_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, configuration.connectTimeout), "the connect timeout")
+            digest_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, configuration.connectTimeout), "the connect timeout"
+        )
         try check(digest_curl_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, 60), "the reply timeout")
         try check(digest_curl_setopt_long(handle, CURLOPT_TIMEOUT, configuration.timeout), "the timeout")
         try check(digest_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), "the error buffer")
@@ -96,7 +97,8 @@ public final class CurlMailbox: MailboxReader {
 
     /// The IMAP folder in a URL path.
     private var folderPath: String {
-        mailbox.folder.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/;?")))
+        mailbox.folder.addingPercentEncoding(
+            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/;?")))
             ?? mailbox.folder
     }
 

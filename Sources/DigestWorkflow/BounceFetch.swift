@@ -124,7 +124,8 @@ public enum BounceFetch {
                 "no bounce key (DIGEST_BOUNCE_KEY or the unsubscribe key): readers are found by the addresses the "
                     + "reports name, not by their signed return paths")
         }
-        let caFile = (environment.variables["DIGEST_BOUNCE_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
+        let caFile =
+            (environment.variables["DIGEST_BOUNCE_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 })
             ?? settings.caFile.map { workspace.resolve($0).path }
         let store = try environment.openStore(workspace)
         let reader: any MailboxReader
