@@ -180,6 +180,8 @@ struct BounceFetchTests {
         #expect(first.stdout.contains("87 new messages read of 87 in the mailbox"), "\(first.stdout)")
         #expect(first.stdout.contains("9 auto-replies ignored"))
         #expect(try dovecot.messages(of: "bounces").count == 87)
+        // One connection and one login for the whole fetch: the easy handle is reused.
+        #expect(dovecot.log().components(separatedBy: "imap-login: Info: Login: user=<bounces>").count - 1 == 1)
 
         let again = try await cli.digest(["bounces", "fetch", "--json"], in: workspace, environment: environment)
         #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
@@ -220,6 +222,7 @@ struct BounceFetchTests {
         #expect(result.stdout.contains("4 new messages read of 4 in the mailbox"), "\(result.stdout)")
         #expect(result.stdout.contains("; 4 deleted."), "\(result.stdout)")
         #expect(try dovecot.messages(of: "bounces").isEmpty)
+        #expect(dovecot.log().components(separatedBy: "pop3-login: Info: Login: user=<bounces>").count - 1 == 1)
 
         try dovecot.deliver(Data(contentsOf: Self.fixtures.appendingPathComponent("gmail-dmarc.eml")), to: "bounces")
         let again = try await cli.digest(["bounces", "fetch"], in: workspace, environment: environment)

@@ -70,7 +70,7 @@ public final class DovecotTestServer: @unchecked Sendable {
             let status = try await server.launch(dovecot)
             if status == 0, await server.waitUntilListening() { return server }
             lastProblem = server.startErrors() + server.log()
-            await server.stop()
+            await server.stopMaster()
         }
         throw SetupFailure(message: "Dovecot did not start: \(lastProblem)")
     }
@@ -186,8 +186,13 @@ public final class DovecotTestServer: @unchecked Sendable {
     }
 
     /// Stops the instance (SIGTERM to the master named in run/master.pid) and waits until it has removed the
-    /// pid file, at most ten seconds; then SIGKILL.
+    /// pid file, at most ten seconds; then SIGKILL. The folder is removed.
     public func stop() async {
+        await stopMaster()
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    private func stopMaster() async {
         guard markStopped(), let pid = masterPID else { return }
         kill(pid, SIGTERM)
         for _ in 0..<200 where masterPID != nil {
