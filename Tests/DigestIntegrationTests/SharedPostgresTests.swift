@@ -153,3 +153,60 @@ struct SharedPostgresTests {
         #expect(try store.counts() == [.unsubscribed: count])
     }
 }
+
+extension SharedPostgresTests {
+    /// A run in progress on SQLite (part sent, a sender killed with messages in flight) copied with
+    /// `digest store copy` to PostgreSQL and finished from there: nobody mailed twice, nobody left out.
+    @Test func aRunInProgressCopiedToPostgresFinishesThereWithNobodyMailedTwice() async throws {
+        let readers = 20_000
+        let workspace = try cli.workspaceCopy()
+        try importReaders(readers, into: workspace)
+        let imported = try await cli.digest(
+            ["subscribers", "import", "readers.csv", "--status", "active"], in: workspace)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let server = try SMTPTestServer()
+        defer { server.stop() }
+        let part = try await cli.digest(
+            ["send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "4", "--limit", "1500"],
+            in: workspace,
+            environment: Self.key)
+        // Not everyone yet: the status of a run with readers left to send.
+        #expect(part.status == 75 && part.stdout.contains("1500 sent"), "\(part.stdout)\(part.stderr)")
+        let killed = try sender(workspace, server, connections: 4)
+        try await Task.sleep(for: .seconds(1.5))
+        kill(killed.processIdentifier, SIGKILL)
+        try await offThePool { killed.waitUntilExit() }
+
+        let postgres = try await PostgresTestServer.shared()
+        let database = try await postgres.database("moved")
+        let copied = try await cli.digest(["store", "copy", "--to", postgres.url(database)], in: workspace)
+        #expect(copied.status == 0, "\(copied.stdout)\(copied.stderr)")
+        #expect(copied.stdout.contains("subscriber: \(readers) rows"))
+        #expect(copied.stdout.contains("delivery: \(readers) rows"))
+        // A second copy into the same database is refused: it has rows.
+        let again = try await cli.digest(["store", "copy", "--to", postgres.url(database)], in: workspace)
+        #expect(again.status != 0 && again.stderr.contains("not empty"), "\(again.stdout)\(again.stderr)")
+
+        let config = workspace.appendingPathComponent("publication.yaml")
+        let text = try String(contentsOf: config, encoding: .utf8)
+        try (text + "store: \(postgres.url(database))\n").write(to: config, atomically: true, encoding: .utf8)
+        let check = try await cli.digest(["store", "check"], in: workspace)
+        #expect(check.status == 0 && check.stdout.contains("PostgreSQL") && check.stdout.contains("current"))
+        let finished = try await cli.digest(
+            ["send", "2017-11-18", "--yes", "--smtp", server.url, "--connections", "4"], in: workspace,
+            environment: Self.key)
+        let store = try await StoreLocation.postgres(database).open()
+        let doubt = Set(try store.deliveries("2017-11-18", state: .doubt, limit: 10_000).map(\.email.description))
+        #expect(doubt.count <= 4)
+        #expect(finished.status == (doubt.isEmpty ? 0 : 75), "\(finished.stdout)\(finished.stderr)")
+        let received = try counts(server)
+        var wrong = 0
+        for index in 0..<readers {
+            let reader = "r\(index)@example.org"
+            let copies = received[reader] ?? 0
+            if doubt.contains(reader) ? copies > 1 : copies != 1 { wrong += 1 }
+        }
+        #expect(wrong == 0, "readers mailed twice or never")
+        #expect(try store.deliveryCounts("2017-11-18")[.sent] == readers - doubt.count)
+    }
+}
