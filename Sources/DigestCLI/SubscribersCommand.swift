@@ -161,9 +161,15 @@ struct SubscribersCommand: AsyncParsableCommand {
             let environment = Live.environment
             let store = try options.openStore(environment)
             if !count {
+                // Why bounced and complained readers are off the list: the report or refusal that put them there.
+                var reasons: [EmailAddress: String] = [:]
+                for off in [Subscriber.Status.bounced, .complained] where status == nil || status == off {
+                    reasons.merge(try store.offListReasons(status: off)) { first, _ in first }
+                }
                 try store.forEachSubscriber(status: status) { subscriber in
                     let name = subscriber.name.isEmpty ? "" : "  \(subscriber.name)"
-                    Console.out("\(subscriber.email)  \(subscriber.status.rawValue)\(name)")
+                    let why = reasons[subscriber.email].map { "  (\($0))" } ?? ""
+                    Console.out("\(subscriber.email)  \(subscriber.status.rawValue)\(name)\(why)")
                 }
             }
             let pending = try store.pendingSignups()

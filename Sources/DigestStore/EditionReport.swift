@@ -14,9 +14,11 @@ public struct EditionReport: Codable, Sendable, Equatable {
     /// Readers who left the list while the run went on.
     public var leftDuringRun: Int
     public var notYetSent: Int
+    /// Refusals at RCPT that name a dead mailbox, and readers whose hard bounce came back in a report.
     public var hardBounces: Int
+    /// Temporary refusals still deferred, and readers with a soft bounce in the reports.
     public var softBounces: Int
-    /// Spam complaints, once bounce processing records them; nil until then.
+    /// Readers who reported the edition as spam (ARF reports, webhooks).
     public var complaints: Int?
     public var unsubscribes: Int
     /// Clicks per story, in the edition's order; nil when the edition's run did not count clicks.
@@ -88,7 +90,8 @@ extension SQLiteStore {
             recipients: counts.filter { $0.key != .superseded }.values.reduce(0, +), sent: counts[.sent] ?? 0,
             deferred: counts[.deferred] ?? 0, failed: counts[.failed] ?? 0, inDoubt: counts[.doubt] ?? 0,
             leftDuringRun: counts[.left] ?? 0, notYetSent: (counts[.pending] ?? 0) + (counts[.sending] ?? 0),
-            hardBounces: figures.hardBounces, softBounces: figures.softBounces, complaints: nil,
+            hardBounces: figures.hardBounces + figures.reportedHard,
+            softBounces: figures.softBounces + figures.reportedSoft, complaints: figures.complaints,
             unsubscribes: figures.unsubscribes, stories: stories)
     }
 

@@ -107,6 +107,35 @@ public final class SQLiteStore: Sendable {
                 table.column("sends", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v6 (issue 16): bounces and complaints") { db in
+            // Each failed or complained recipient of a report (a DSN, an ARF report, a webhook event), once:
+            // (reportKey, email) is unique, so a report read twice is counted once.
+            try db.create(table: "bounceEvent") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("reportKey", .text).notNull()
+                table.column("email", .text).notNull()
+                table.column("subscriberId", .integer).references("subscriber", onDelete: .setNull)
+                table.column("run", .text).notNull().defaults(to: "")
+                table.column("kind", .text).notNull().check { ["hard", "soft", "complaint", "none"].contains($0) }
+                table.column("status", .text).notNull().defaults(to: "")
+                table.column("replyCode", .text).notNull().defaults(to: "")
+                table.column("diagnostic", .text).notNull().defaults(to: "")
+                table.column("reason", .text).notNull().defaults(to: "")
+                table.column("source", .text).notNull()
+                table.column("at", .datetime).notNull()
+                table.uniqueKey(["reportKey", "email"])
+            }
+            try db.create(index: "bounceEvent_subscriber", on: "bounceEvent", columns: ["subscriberId", "kind", "at"])
+            try db.create(index: "bounceEvent_run", on: "bounceEvent", columns: ["run", "kind"])
+            // The mailbox messages already read (IMAP: UIDVALIDITY/UID; POP3: the UIDL), marked in the same
+            // transaction as their events.
+            try db.create(table: "mailboxMessage") { table in
+                table.column("mailbox", .text).notNull()
+                table.column("messageId", .text).notNull()
+                table.column("processedAt", .datetime).notNull()
+                table.primaryKey(["mailbox", "messageId"])
+            }
+        }
         return migrator
     }
 
@@ -718,6 +747,11 @@ public final class SQLiteStore: Sendable {
         public var hardBounces: Int
         /// Temporary refusals (4xx) still deferred.
         public var softBounces: Int
+        /// Readers of these runs with a hard bounce, a soft bounce or a complaint in the reports read since
+        /// (`digest bounces fetch`, webhooks).
+        public var reportedHard: Int
+        public var reportedSoft: Int
+        public var complaints: Int
         /// Readers of the edition who unsubscribed after it was sent and before the next edition's run.
         public var unsubscribes: Int
         /// When the first run started.
@@ -768,8 +802,10 @@ public final class SQLiteStore: Sendable {
                             """,
                         arguments: StatementArguments(names) + [sentAt, next, next]) ?? 0
             }
+            let reported = try reportedBounces(runs: names, db: db)
             return EditionFigures(
                 date: date, runs: names, counts: counts, hardBounces: hard, softBounces: counts[.deferred] ?? 0,
+                reportedHard: reported.hard, reportedSoft: reported.soft, complaints: reported.complaints,
                 unsubscribes: unsubscribes, sentAt: sentAt)
         }
     }
