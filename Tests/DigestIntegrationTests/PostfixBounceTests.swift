@@ -28,7 +28,11 @@ struct PostfixBounceTests {
         let existing = (1...7).map { "dtreader\($0)@list.test" }
         let unknown = ["gone1@list.test", "gone2@list.test", "gone3@list.test"]
         let bounces = "bounces@bounce.test"
-        let postfix = try await PostfixTestServer.start(mailboxes: existing + [bounces])
+        // The bounce mailbox is a Maildir of another server's, as a Dovecot user's ~/Maildir would be.
+        let home = try Repository.temporaryFolder("bounce-home")
+        #expect(chown(home.path, uid_t(PostfixTestServer.mailOwner.uid), gid_t(PostfixTestServer.mailOwner.gid)) == 0)
+        let postfix = try await PostfixTestServer.start(
+            mailboxes: existing, maildirs: [bounces: home.appendingPathComponent("Maildir")])
         let workspace = try await cli.workspaceCopy(readers: existing + unknown)
         let config = workspace.appendingPathComponent("publication.yaml")
         try (try String(contentsOf: config, encoding: .utf8) + "bounce:\n  domain: bounce.test\n").write(
@@ -42,6 +46,7 @@ struct PostfixBounceTests {
 
         let dsns = try await postfix.waitForMessages(for: bounces, count: 3, timeout: 90)
         #expect(dsns.count == 3, "\(postfix.log())")
+        #expect(dsns.allSatisfy { $0.path.hasPrefix(home.appendingPathComponent("Maildir").path) })
         for reader in existing {
             let messages = postfix.messages(for: reader)
             #expect(messages.count == 1, "\(reader): \(messages.count) messages")

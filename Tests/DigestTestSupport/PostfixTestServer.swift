@@ -5,10 +5,19 @@ import Foundation
 /// (`/etc/postfix/main.cf`, syslog, system users) is read or changed.
 ///
 /// It accepts mail for `domains` from 127.0.0.1 and delivers it with the `virtual` agent to Maildirs
-/// `mailBase/DOMAIN/LOCAL/Maildir/`, owned by `mailOwner` (nobody). Every recipient is accepted at RCPT,
+/// `mailBase/DOMAIN/LOCAL/Maildir/`, owned by `mailOwner` (nobody), or to a Maildir given for an address
+/// (another server's, e.g. a Dovecot user's `~/Maildir`, owned by nobody too). Every recipient is accepted at RCPT,
 /// so a message to an address that has no mailbox is refused later, by the delivery agent, and Postfix
 /// itself mails a DSN to the envelope sender, as a relay does. `recipient_delimiter = +`, so
 /// `bounces+TOKEN@bounce.test` is delivered to the mailbox `bounces@bounce.test`.
+///
+/// ```swift
+/// let postfix = try await PostfixTestServer.start(
+///     mailboxes: ["reader1@list.test"], maildirs: ["bounces@bounce.test": dovecot.maildir(of: "bounces")])
+/// // digest send --smtp postfix.url …; then:
+/// let dsns = try await postfix.waitForMessages(for: "bounces@bounce.test", count: 3)
+/// await postfix.stop()
+/// ```
 ///
 /// Stop it with `stop()`; if the test process dies first, a watchdog stops it within a couple of seconds.
 public final class PostfixTestServer: @unchecked Sendable {
@@ -21,6 +30,8 @@ public final class PostfixTestServer: @unchecked Sendable {
     public let logFile: URL
     public let hostname: String
     public let mailboxes: [String]
+    /// Addresses delivered to a Maildir of another server's.
+    public let maildirs: [String: URL]
     /// The owner of every mailbox (uid and gid of `nobody`/`nogroup`): what a Dovecot passwd-file pointed at
     /// these Maildirs must give as `uid:gid`.
     public static let mailOwner = (uid: 65_534, gid: 65_534)
@@ -30,9 +41,12 @@ public final class PostfixTestServer: @unchecked Sendable {
 
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
-    /// Starts Postfix accepting mail for `domains` with a mailbox for each of `mailboxes` (full addresses).
+    /// Starts Postfix accepting mail for `domains` with a mailbox for each of `mailboxes` (full addresses) under
+    /// `mailBase`, and one for each address of `maildirs` in the Maildir given (its parent must exist and be
+    /// writable by `mailOwner`). With `recipient_delimiter = +`, `bounces+ANYTHING@d` goes to `bounces@d`'s.
     public static func start(
-        mailboxes: [String], domains: [String] = ["list.test", "bounce.test"], hostname: String = "mail.list.test"
+        mailboxes: [String], maildirs: [String: URL] = [:], domains: [String] = ["list.test", "bounce.test"],
+        hostname: String = "mail.list.test"
     ) async throws -> PostfixTestServer {
         guard getuid() == 0 else {
             throw SetupFailure(message: "the private Postfix of the tests needs root (postfix start); run the tests as root")
@@ -47,7 +61,8 @@ public final class PostfixTestServer: @unchecked Sendable {
             let folder = try Repository.temporaryFolder("postfix")
             let port = try Self.freePort()
             let server = try PostfixTestServer(
-                folder: folder, port: port, mailboxes: mailboxes, domains: domains, hostname: hostname)
+                folder: folder, port: port, mailboxes: mailboxes, maildirs: maildirs, domains: domains,
+                hostname: hostname)
             let started = try await Subprocess.run(postfix, ["-c", server.configDirectory.path, "start"])
             if started.status == 0 {
                 server.startWatchdog(postfix: postfix)
@@ -60,11 +75,14 @@ public final class PostfixTestServer: @unchecked Sendable {
         throw SetupFailure(message: "the private Postfix did not start:\n\(lastLog)")
     }
 
-    private init(folder: URL, port: Int, mailboxes: [String], domains: [String], hostname: String) throws {
+    private init(
+        folder: URL, port: Int, mailboxes: [String], maildirs: [String: URL], domains: [String], hostname: String
+    ) throws {
         self.folder = folder
         self.port = port
         self.hostname = hostname
         self.mailboxes = mailboxes
+        self.maildirs = maildirs
         configDirectory = folder.appendingPathComponent("conf")
         mailBase = folder.appendingPathComponent("mail")
         logFile = folder.appendingPathComponent("maillog")
@@ -100,7 +118,7 @@ public final class PostfixTestServer: @unchecked Sendable {
             alias_database =
             biff = no
             virtual_mailbox_domains = \(domains.joined(separator: ", "))
-            virtual_mailbox_base = \(mailBase.path)
+            virtual_mailbox_base = /
             virtual_mailbox_maps = texthash:\(configDirectory.appendingPathComponent("mailboxes").path)
             virtual_uid_maps = static:\(Self.mailOwner.uid)
             virtual_gid_maps = static:\(Self.mailOwner.gid)
@@ -114,8 +132,15 @@ public final class PostfixTestServer: @unchecked Sendable {
 
             """
         try main.write(to: configDirectory.appendingPathComponent("main.cf"), atomically: true, encoding: .utf8)
-        let map = mailboxes.map { address in "\(address) \(Self.relativeMaildir(of: address))" }
-        try (map.joined(separator: "\n") + "\n").write(
+        // virtual_mailbox_base is /: every Maildir is an absolute path without its first slash, ending in / (Maildir).
+        var entries = mailboxes.map { address in
+            (address, mailBase.appendingPathComponent(Self.relativeHome(of: address)).appendingPathComponent("Maildir"))
+        }
+        entries += maildirs.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let lines = entries.map { address, maildir in
+            "\(address.lowercased()) \(maildir.standardizedFileURL.path.drop { $0 == "/" })/"
+        }
+        try (lines.joined(separator: "\n") + "\n").write(
             to: configDirectory.appendingPathComponent("mailboxes"), atomically: true, encoding: .utf8)
         // The delivery agent writes as nobody; the master's lock files are the postfix user's.
         guard chown(mailBase.path, uid_t(Self.mailOwner.uid), gid_t(Self.mailOwner.gid)) == 0,
@@ -131,14 +156,15 @@ public final class PostfixTestServer: @unchecked Sendable {
         stopBlocking()
     }
 
-    /// A mailbox's home (`mailBase/DOMAIN/LOCAL`): its Maildir is `home/Maildir/`, as Dovecot's
-    /// `mail_location = maildir:~/Maildir` expects.
+    /// A mailbox's home (`mailBase/DOMAIN/LOCAL`, or the folder holding a given Maildir): its Maildir is
+    /// `home/Maildir/`, as Dovecot's `mail_location = maildir:~/Maildir` expects.
     public func home(of address: String) -> URL {
-        mailBase.appendingPathComponent(Self.relativeHome(of: address))
+        maildir(of: address).deletingLastPathComponent()
     }
 
     public func maildir(of address: String) -> URL {
-        home(of: address).appendingPathComponent("Maildir")
+        if let given = maildirs.first(where: { $0.key.lowercased() == address.lowercased() })?.value { return given }
+        return mailBase.appendingPathComponent(Self.relativeHome(of: address)).appendingPathComponent("Maildir")
     }
 
     /// The messages delivered to `address` (its Maildir's `new/` and `cur/`), oldest name first.
@@ -246,8 +272,6 @@ public final class PostfixTestServer: @unchecked Sendable {
         guard parts.count == 2 else { return "unknown/\(address)" }
         return "\(parts[1])/\(parts[0])"
     }
-
-    static func relativeMaildir(of address: String) -> String { relativeHome(of: address) + "/Maildir/" }
 
     /// Debian's master.cf with every service out of the chroot and `smtp inet` on 127.0.0.1:`port`.
     static func privateMaster(_ master: String, port: Int) -> String {
