@@ -58,7 +58,10 @@ public final class PostfixTestServer: @unchecked Sendable {
         // A free port is found by binding port 0 and closing it: another process may take it in between,
         // so try again on a failed start.
         for _ in 0..<3 {
-            let folder = try Repository.temporaryFolder("postfix")
+            // Short, under /tmp whatever TMPDIR says: Postfix's UNIX sockets live under queue/, and a socket path
+            // holds at most 107 bytes.
+            let folder = URL(fileURLWithPath: "/tmp/postfix-\(UUID().uuidString.prefix(8).lowercased())")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let port = try Self.freePort()
             let server = try PostfixTestServer(
                 folder: folder, port: port, mailboxes: mailboxes, maildirs: maildirs, domains: domains,
@@ -273,16 +276,34 @@ public final class PostfixTestServer: @unchecked Sendable {
         return "\(parts[1])/\(parts[0])"
     }
 
-    /// Debian's master.cf with every service out of the chroot and `smtp inet` on 127.0.0.1:`port`.
+    /// The machine's master.cf with every service out of the chroot, `smtp inet` on 127.0.0.1:`port` and every
+    /// other network service (submission, smtps, … where the machine has them) left out, with its `-o` lines.
     static func privateMaster(_ master: String, port: Int) -> String {
-        master.components(separatedBy: "\n").map { line -> String in
-            guard let first = line.first, !first.isWhitespace, first != "#" else { return line }
-            var fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            guard fields.count >= 8 else { return line }
-            if fields[0] == "smtp" && fields[1] == "inet" { fields[0] = "127.0.0.1:\(port)" }
+        var kept: [String] = []
+        var skipping = false
+        for line in master.components(separatedBy: "\n") {
+            guard let first = line.first, !first.isWhitespace, first != "#" else {
+                // A continuation line belongs to the service above it.
+                if !(skipping && line.first?.isWhitespace == true) { kept.append(line) }
+                continue
+            }
+            var fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            skipping = false
+            guard fields.count >= 8 else {
+                kept.append(line)
+                continue
+            }
+            if fields[1] == "inet" {
+                guard fields[0] == "smtp" else {
+                    skipping = true
+                    continue
+                }
+                fields[0] = "127.0.0.1:\(port)"
+            }
             fields[4] = "n"
-            return fields.joined(separator: " ")
-        }.joined(separator: "\n")
+            kept.append(fields.joined(separator: " "))
+        }
+        return kept.joined(separator: "\n")
     }
 
     static func program(_ name: String) -> String? {
