@@ -83,7 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var webhooks: [String] = []
 
-    @Option(name: .customLong("sns-topic"), help: "With --webhook ses: accept only this SNS topic ARN (repeatable).")
+    @Option(
+        name: .customLong("sns-topic"),
+        help: "With --webhook ses (required): the ARN of the SNS topic SES publishes to; repeat for more topics.")
     var snsTopics: [String] = []
 
     @Flag(help: "With --webhook ses: confirm SNS subscriptions by visiting their SubscribeURL (default: log it).")
@@ -97,6 +99,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if !webhooks.contains("ses") && (!snsTopics.isEmpty || snsConfirmSubscriptions) {
             throw ValidationError("--sns-topic and --sns-confirm-subscriptions need --webhook ses")
+        }
+        // Amazon signs any account's messages: a notification published to someone else's topic verifies too.
+        if webhooks.contains("ses") && snsTopics.isEmpty {
+            throw ValidationError(
+                "--webhook ses needs --sns-topic ARN, the topic SES publishes your bounces and complaints to: "
+                    + "Amazon signs every account's messages, so only the topic tells yours from a forger's")
         }
         if !(0...86_400).contains(signupInterval) {
             throw ValidationError("--signup-interval must be between 0 and 86400 seconds")
@@ -153,13 +161,12 @@ struct ServeCommand: AsyncParsableCommand {
                 transport: { try CurlSMTPTransport(configuration: relay) }, now: environment.now, log: log)
         }
         defer { desk?.shutdown() }
-        let hooks =
-            try webhooks.isEmpty
-            ? nil
-            : BounceWebhooks(
-                settings: webhookSettings(
-                    publication: publication, workspace: workspace, variables: environment.variables),
-                store: store, visit: Self.visit, now: environment.now, log: log)
+        var hooks: BounceWebhooks?
+        if !webhooks.isEmpty {
+            let settings = try webhookSettings(
+                publication: publication, workspace: workspace, variables: environment.variables)
+            hooks = BounceWebhooks(settings: settings, store: store, visit: Self.visit, now: environment.now, log: log)
+        }
         let site = DigestSite(
             workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log,
             signup: desk, webhooks: hooks)

@@ -77,7 +77,8 @@ public final class SNSVerifier: Sendable {
 
     let fetch: Fetch?
     let trusted: _RSA.Signing.PublicKey?
-    /// When not empty, messages of other topics are refused.
+    /// When not empty, messages of other topics are refused. `digest serve` always gives at least one: Amazon signs
+    /// every account's messages, so without it a notification from a forger's own topic would verify.
     public let topics: Set<String>
     let keys = Locked<[String: _RSA.Signing.PublicKey]>([:])
 
@@ -149,8 +150,13 @@ public final class SNSVerifier: Sendable {
         return false
     }
 
-    /// The RSA key of an X.509 certificate in PEM: the certificate's SubjectPublicKeyInfo, found by walking
-    /// its DER (Certificate → TBSCertificate → the seventh element, after the optional version).
+    /// The RSA key of an X.509 certificate in PEM: the modulus and exponent of the certificate's
+    /// SubjectPublicKeyInfo, found by walking its DER (Certificate → TBSCertificate → the seventh element, after
+    /// the optional version). Only a key of 2048 to 8192 bits.
+    ///
+    /// The key is made from its modulus and exponent, never from DER: swift-crypto's
+    /// `_RSA.Signing.PublicKey(derRepresentation:)` frees its key twice when BoringSSL cannot read the DER (an
+    /// abort, or a corrupted heap), so nothing read from outside may reach it.
     public static func publicKey(certificatePEM pem: String) throws -> _RSA.Signing.PublicKey {
         let begin = "-----BEGIN CERTIFICATE-----"
         let end = "-----END CERTIFICATE-----"
@@ -160,10 +166,17 @@ public final class SNSVerifier: Sendable {
         guard let der = Data(base64Encoded: String(base64)) else {
             throw SNSRejection(reason: "the certificate's base64 is broken")
         }
-        guard let info = DER.subjectPublicKeyInfo(Array(der)) else {
-            throw SNSRejection(reason: "the certificate's DER cannot be read")
+        guard let (modulus, exponent) = DER.rsaPublicKey(Array(der)) else {
+            throw SNSRejection(reason: "the certificate's DER cannot be read, or its key is not RSA")
         }
-        return try _RSA.Signing.PublicKey(derRepresentation: info)
+        guard (2048...8192).contains(modulus.count * 8) else {
+            throw SNSRejection(reason: "the certificate's RSA key has \(modulus.count * 8) bits, not 2048 to 8192")
+        }
+        let key = try _RSA.Signing.PublicKey(n: modulus, e: exponent)
+        guard key.keySizeInBits >= 2048 else {
+            throw SNSRejection(reason: "the certificate's RSA key has \(key.keySizeInBits) bits, fewer than 2048")
+        }
+        return key
     }
 }
 
@@ -211,15 +224,38 @@ enum DER {
         return found
     }
 
+    /// rsaEncryption, 1.2.840.113549.1.1.1, as DER contents.
+    static let rsaEncryption: [UInt8] = [0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01]
+
+    /// The modulus and exponent (big-endian, without leading zero bytes) of a certificate's RSA key.
     /// Certificate ::= SEQUENCE { tbsCertificate, … }; TBSCertificate ::= SEQUENCE { [0] version OPTIONAL,
-    /// serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, … }.
-    static func subjectPublicKeyInfo(_ bytes: [UInt8]) -> [UInt8]? {
+    /// serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, … };
+    /// SubjectPublicKeyInfo ::= SEQUENCE { SEQUENCE { OID rsaEncryption, NULL }, BIT STRING (0 unused bits)
+    /// holding RSAPublicKey ::= SEQUENCE { INTEGER modulus, INTEGER exponent } }.
+    static func rsaPublicKey(_ bytes: [UInt8]) -> (modulus: [UInt8], exponent: [UInt8])? {
         guard let certificate = element(bytes, at: 0, limit: bytes.count), certificate.tag == 0x30,
             let tbs = children(bytes, of: certificate)?.first, tbs.tag == 0x30,
             var fields = children(bytes, of: tbs)
         else { return nil }
         if fields.first?.tag == 0xA0 { fields.removeFirst() }
-        guard fields.count >= 6, fields[5].tag == 0x30 else { return nil }
-        return Array(bytes[fields[5].whole])
+        guard fields.count >= 6, fields[5].tag == 0x30, let info = children(bytes, of: fields[5]), info.count == 2,
+            info[0].tag == 0x30, let algorithm = children(bytes, of: info[0]), let oid = algorithm.first,
+            oid.tag == 0x06, Array(bytes[oid.contents]) == rsaEncryption,
+            info[1].tag == 0x03, info[1].contents.count > 1, bytes[info[1].contents.lowerBound] == 0,
+            let key = element(bytes, at: info[1].contents.lowerBound + 1, limit: info[1].contents.upperBound),
+            key.tag == 0x30, key.whole.upperBound == info[1].contents.upperBound,
+            let numbers = children(bytes, of: key), numbers.count == 2,
+            numbers[0].tag == 0x02, numbers[1].tag == 0x02
+        else { return nil }
+        func unsigned(_ integer: Element) -> [UInt8]? {
+            let value = Array(bytes[integer.contents].drop { $0 == 0 })
+            // A negative INTEGER (high bit set without a leading zero) is no key.
+            guard !value.isEmpty, bytes[integer.contents].first.map({ $0 & 0x80 == 0 }) == true else { return nil }
+            return value
+        }
+        guard let modulus = unsigned(numbers[0]), let exponent = unsigned(numbers[1]), exponent.count <= 8 else {
+            return nil
+        }
+        return (modulus, exponent)
     }
 }

@@ -58,6 +58,22 @@ struct SNSVerifierTests {
         #expect(throws: (any Error).self) { try SNSVerifier.publicKey(certificatePEM: "no certificate here") }
     }
 
+    @Test func aCertificateWithAnECOrAShortRSAKeyIsRefused() async throws {
+        let folder = try Repository.temporaryFolder("sns-keys")
+        for (name, key) in [("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]), ("rsa1024", ["-newkey", "rsa:1024"])] {
+            let certificate = folder.appendingPathComponent("\(name).pem")
+            let made = try await Subprocess.run(
+                "/usr/bin/openssl",
+                ["req", "-x509"] + key + [
+                    "-nodes", "-keyout", folder.appendingPathComponent("\(name)-key.pem").path, "-out", certificate.path,
+                    "-subj", "/CN=sns.amazonaws.com", "-days", "1",
+                ])
+            #expect(made.status == 0, "\(made.stderr)")
+            let pem = try String(contentsOf: certificate, encoding: .utf8)
+            #expect(throws: SNSRejection.self) { try SNSVerifier.publicKey(certificatePEM: pem) }
+        }
+    }
+
     @Test func aFetchedCertificateIsKeptAndAFailedFetchRefusesTheMessage() async throws {
         let signer = try await SNSTestSigner()
         let pem = Array(try Data(contentsOf: signer.certificate))

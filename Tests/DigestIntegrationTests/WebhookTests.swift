@@ -12,6 +12,8 @@ struct WebhookTests {
     let cli = DigestBinary()
     static let readers = ["jane@example.com", "mary@example.com", "richard@example.com", "john@example.com"]
     static let password = "postmark-webhook-password-0123"
+    /// The topic of the SNS documentation's examples, which the fixtures keep.
+    static let topic = "arn:aws:sns:us-west-2:123456789012:MyTopic"
 
     func store(_ workspace: URL) throws -> SQLiteStore {
         try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
@@ -29,7 +31,7 @@ struct WebhookTests {
         try (try String(contentsOf: config, encoding: .utf8) + "bounce:\n  domain: bounce.test\n").write(
             to: config, atomically: true, encoding: .utf8)
         let server = try cli.serve(
-            workspace, ["--webhook", "ses", "--webhook", "postmark"] + arguments,
+            workspace, ["--webhook", "ses", "--webhook", "postmark", "--sns-topic", Self.topic] + arguments,
             environment: ["DIGEST_SNS_CERT_FILE": signer.certificate.path, "DIGEST_WEBHOOK_PASSWORD": Self.password])
         return (workspace, server)
     }
@@ -98,7 +100,7 @@ struct WebhookTests {
 
     @Test func tamperedUnsignedAndForeignCertificateNotificationsAre403AndRecordNothing() async throws {
         let signer = try await SNSTestSigner()
-        let (workspace, server) = try await serve(signer, arguments: ["--sns-topic", "arn:aws:sns:us-west-2:123456789012:MyTopic"])
+        let (workspace, server) = try await serve(signer)
         defer { server.stop() }
         let notification = try SNSTestSigner.notification(carrying: SNSTestSigner.fixture("ses-bounce.json"))
         let signed = try await signer.signed(notification)
@@ -201,10 +203,13 @@ struct WebhookTests {
         #expect(try await post(server, "/webhooks/postmark", "{}", headers: Self.basic).status == 404)
     }
 
-    @Test func postmarkWithoutAPasswordRefusesToStart() async throws {
+    @Test func postmarkWithoutAPasswordOrSESWithoutItsTopicRefusesToStart() async throws {
         let workspace = try await cli.workspaceCopy(readers: Self.readers)
-        let result = try await cli.digest(["serve", "--port", "0", "--webhook", "postmark"], in: workspace)
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("DIGEST_WEBHOOK_PASSWORD"), "\(result.stderr)")
+        let postmark = try await cli.digest(["serve", "--port", "0", "--webhook", "postmark"], in: workspace)
+        #expect(postmark.status != 0)
+        #expect(postmark.stderr.contains("DIGEST_WEBHOOK_PASSWORD"), "\(postmark.stderr)")
+        let ses = try await cli.digest(["serve", "--port", "0", "--webhook", "ses"], in: workspace)
+        #expect(ses.status == 64)
+        #expect(ses.stderr.contains("--webhook ses needs --sns-topic ARN"), "\(ses.stderr)")
     }
 }
