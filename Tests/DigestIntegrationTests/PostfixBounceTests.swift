@@ -78,4 +78,87 @@ struct PostfixBounceTests {
         #expect(recipients.sorted() == unknown)
         await postfix.stop()
     }
+
+    /// The whole loop, as an editor runs it: `digest send` through Postfix, whose DSNs land in the bounce
+    /// mailbox that Dovecot serves; `digest bounces fetch` over IMAPS takes exactly the dead readers off; the
+    /// next edition's send skips them and reaches every other reader once.
+    @Test func aDeadAddressMailedThroughARealRelayIsOffTheListBeforeTheNextEdition() async throws {
+        let existing = (1...5).map { "dtloop\($0)@list.test" }
+        let unknown = ["nobody1@list.test", "nobody2@list.test"]
+        let password = "loop-mailbox-password"
+        let dovecot = try await DovecotTestServer.start()
+        let maildir = try dovecot.addUser("bounces", password: password)
+        let postfix = try await PostfixTestServer.start(
+            mailboxes: existing, maildirs: ["bounces@bounce.test": maildir])
+        do {
+            let workspace = try await cli.workspaceCopy(readers: existing + unknown)
+            let config = workspace.appendingPathComponent("publication.yaml")
+            let bounce = """
+                bounce:
+                  domain: bounce.test
+                  mailbox: \(dovecot.imapsURL(user: "bounces"))
+                  after: move:Processed
+
+                """
+            try (try String(contentsOf: config, encoding: .utf8) + bounce).write(
+                to: config, atomically: true, encoding: .utf8)
+            let environment = Self.key.merging([
+                "DIGEST_BOUNCE_PASSWORD": password, "DIGEST_BOUNCE_CA_FILE": dovecot.caFile,
+            ]) { $1 }
+
+            let first = try await cli.digest(
+                ["send", "2017-11-18", "--yes", "--smtp", postfix.url], in: workspace, environment: environment)
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            let dsns = try await postfix.waitForMessages(for: "bounces@bounce.test", count: 2, timeout: 90)
+            #expect(dsns.count == 2, "\(postfix.log())")
+
+            let fetched = try await cli.digest(["bounces", "fetch"], in: workspace, environment: environment)
+            #expect(fetched.status == 0, "\(fetched.stdout)\(fetched.stderr)\n\(dovecot.log())")
+            let store = try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path)
+            var statuses: [String: Subscriber.Status] = [:]
+            try store.forEachSubscriber(status: nil) { statuses[$0.email.description] = $0.status }
+            #expect(unknown.allSatisfy { statuses[$0] == .bounced }, "\(statuses)\n\(fetched.stdout)")
+            #expect(existing.allSatisfy { statuses[$0] == .active }, "\(statuses)")
+            // Processed reports were moved out of the INBOX, and a second fetch finds nothing new.
+            #expect(try dovecot.messages(of: "bounces").isEmpty)
+            let again = try await cli.digest(["bounces", "fetch"], in: workspace, environment: environment)
+            #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+            #expect(try store.bounceEvents(runs: ["2017-11-18"]).count == 2)
+
+            // The list says why they are off it.
+            let listed = try await cli.digest(["subscribers", "list", "--status", "bounced"], in: workspace)
+            for address in unknown {
+                #expect(listed.stdout.contains("\(address)  bounced  Reader  (hard bounce 5.1.1"), "\(listed.stdout)")
+            }
+            // The report counts them against the edition.
+            let report = try await cli.digest(["report", "2017-11-18", "--json"], in: workspace)
+            let figures = try JSONSerialization.jsonObject(with: Data(report.stdout.utf8)) as? [String: Any]
+            #expect(figures?["hardBounces"] as? Int == 2, "\(report.stdout)")
+
+            // The next edition: the dead addresses are skipped, everyone else gets it once.
+            let editions = workspace.appendingPathComponent("Editions")
+            try FileManager.default.createDirectory(
+                at: editions.appendingPathComponent("2017-11-19"), withIntermediateDirectories: true)
+            let edition = try String(
+                contentsOf: editions.appendingPathComponent("2017-11-18/edition.yaml"), encoding: .utf8)
+            try edition.replacingOccurrences(of: "date: 2017-11-18", with: "date: 2017-11-19").write(
+                to: editions.appendingPathComponent("2017-11-19/edition.yaml"), atomically: true, encoding: .utf8)
+            let next = try await cli.digest(
+                ["send", "2017-11-19", "--yes", "--smtp", postfix.url], in: workspace, environment: environment)
+            #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+            #expect(next.stdout.contains("5 sent"), "\(next.stdout)")
+            for reader in existing {
+                _ = try await postfix.waitForMessages(for: reader, count: 2, timeout: 90)
+                #expect(postfix.messages(for: reader).count == 2, "\(reader)")
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try dovecot.messages(of: "bounces").isEmpty, "a dead address was mailed again: \(postfix.log())")
+        } catch {
+            await postfix.stop()
+            await dovecot.stop()
+            throw error
+        }
+        await postfix.stop()
+        await dovecot.stop()
+    }
 }
