@@ -80,7 +80,11 @@ let package = Package(
         .target(
             name: "DigestServe",
             dependencies: [
-                "DigestCore", "DigestMail", "DigestStore", .product(name: "FlyingSocks", package: "FlyingFox"),
+                "DigestCore", "DigestMail", "DigestStore", "DigestBounces",
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                // SNS signatures of the SES webhook: RSA with SHA-1 or SHA-256.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -140,7 +144,7 @@ let package = Package(
                 "DigestCore", "DigestMail", "DigestCurl", "DigestStore", "DigestHTML", "DigestFeeds", "DigestSending",
                 "DigestWorkflow", "DigestCLI", "DigestServe", "DigestTestSupport",
             ],
-            exclude: ["Screenshots"]
+            exclude: ["Screenshots", "Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
               POST /subscribe            --signups only: record a pending reader, mail a confirmation
               GET  /confirm?t=TOKEN      --signups only: a page with a Confirm button
               POST /confirm              --signups only: the reader is active from now on
+              POST /webhooks/ses         --webhook ses: Amazon SES bounces and complaints (SNS, signed)
+              POST /webhooks/postmark    --webhook postmark: Postmark bounces and spam complaints
             Published: dated today or earlier in the publication's time zone.
             The unsubscribe key comes from DIGEST_UNSUBSCRIBE_KEY or
             DIGEST_UNSUBSCRIBE_KEY_FILE (the key digest send signs with).
@@ -73,9 +75,37 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Days a confirmation link works; unconfirmed sign-ups are deleted after that.")
     var signupExpiryDays: Double = 7
 
+    @Option(
+        name: .customLong("webhook"),
+        help: """
+            Accept bounce and complaint events: ses (Amazon SES through SNS, signatures verified) or postmark \
+            (basic auth with DIGEST_WEBHOOK_PASSWORD or DIGEST_WEBHOOK_PASSWORD_FILE). Repeat for both.
+            """)
+    var webhooks: [String] = []
+
+    @Option(
+        name: .customLong("sns-topic"),
+        help: "With --webhook ses (required): the ARN of the SNS topic SES publishes to; repeat for more topics.")
+    var snsTopics: [String] = []
+
+    @Flag(help: "With --webhook ses: confirm SNS subscriptions by visiting their SubscribeURL (default: log it).")
+    var snsConfirmSubscriptions = false
+
     @OptionGroup var options: WorkspaceOptions
 
     func validate() throws {
+        for name in webhooks where !["ses", "postmark"].contains(name) {
+            throw ValidationError("--webhook \(name): give ses or postmark")
+        }
+        if !webhooks.contains("ses") && (!snsTopics.isEmpty || snsConfirmSubscriptions) {
+            throw ValidationError("--sns-topic and --sns-confirm-subscriptions need --webhook ses")
+        }
+        // Amazon signs any account's messages: a notification published to someone else's topic verifies too.
+        if webhooks.contains("ses") && snsTopics.isEmpty {
+            throw ValidationError(
+                "--webhook ses needs --sns-topic ARN, the topic SES publishes your bounces and complaints to: "
+                    + "Amazon signs every account's messages, so only the topic tells yours from a forger's")
+        }
         if !(0...86_400).contains(signupInterval) {
             throw ValidationError("--signup-interval must be between 0 and 86400 seconds")
         }
@@ -131,14 +161,22 @@ struct ServeCommand: AsyncParsableCommand {
                 transport: { try CurlSMTPTransport(configuration: relay) }, now: environment.now, log: log)
         }
         defer { desk?.shutdown() }
+        var hooks: BounceWebhooks?
+        if !webhooks.isEmpty {
+            let settings = try webhookSettings(
+                publication: publication, workspace: workspace, variables: environment.variables)
+            hooks = BounceWebhooks(settings: settings, store: store, visit: Self.visit, now: environment.now, log: log)
+        }
         let site = DigestSite(
             workspace: workspace, signer: signer, store: store, preview: preview, now: environment.now, log: log,
-            signup: desk)
+            signup: desk, webhooks: hooks)
         let server: HTTPServer
         do {
             var limits = HTTPLimits()
             limits.requestTimeout = .milliseconds(Int(requestTimeout * 1000))
             limits.maxConnections = maxConnections
+            // An SNS message is up to 256 KB, more once escaped as JSON.
+            if hooks != nil { limits.maxBodyBytes = 1024 * 1024 }
             server = try HTTPServer(host: host, port: UInt16(port), limits: limits, responder: site, log: log)
         } catch let error as ServeError {
             throw CommandFailure(message: error.description)
@@ -152,6 +190,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let desk {
             Console.out("digest serve: sign-ups at http://\(server.address)/subscribe (links to \(desk.publicURL))")
         }
+        for name in Set(webhooks).sorted() {
+            Console.out("digest serve: \(name) webhook at http://\(server.address)/webhooks/\(name)")
+        }
         if preview {
             let today = publication.today(at: environment.now())
             let latest = workspace.editionDates().last ?? today
@@ -161,6 +202,80 @@ struct ServeCommand: AsyncParsableCommand {
         defer { stop.cancel() }
         try await server.run()
         Console.out("digest serve: stopped")
+    }
+
+    /// The webhooks' settings: the SNS verifier (the certificate pinned by DIGEST_SNS_CERT_FILE, else fetched
+    /// from each message's SigningCertURL), Postmark's password, the VERP return path that names a run.
+    func webhookSettings(publication: Publication, workspace: Workspace, variables: [String: String]) throws
+        -> BounceWebhooks.Settings
+    {
+        let secrets = Secrets(variables: variables, workspace: workspace)
+        var settings = BounceWebhooks.Settings()
+        settings.bounceAddress = try secrets.bounceAddress(publication.bounce, listID: publication.listID)
+        if webhooks.contains("ses") {
+            var pinned: String?
+            if let path = variables["DIGEST_SNS_CERT_FILE"], !path.isEmpty {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw CommandFailure(message: "cannot read the certificate DIGEST_SNS_CERT_FILE names (\(path))")
+                }
+                pinned = String(decoding: data, as: UTF8.self)
+            }
+            do {
+                settings.ses = try SNSVerifier(
+                    trustedCertificate: pinned, fetch: Self.fetchCertificate, topics: Set(snsTopics))
+            } catch {
+                throw CommandFailure(
+                    message: "the certificate DIGEST_SNS_CERT_FILE names (\(variables["DIGEST_SNS_CERT_FILE"] ?? "")) "
+                        + "is not a PEM certificate with an RSA key of 2048 bits or more: \(error)")
+            }
+            settings.confirmSubscriptions = snsConfirmSubscriptions
+        }
+        if webhooks.contains("postmark") {
+            guard let password = try secrets.secret("DIGEST_WEBHOOK_PASSWORD", what: "webhook password"),
+                password.count >= 12
+            else {
+                throw CommandFailure(
+                    message: "--webhook postmark needs DIGEST_WEBHOOK_PASSWORD (or DIGEST_WEBHOOK_PASSWORD_FILE): "
+                        + "at least 12 characters, the password of the webhook's basic auth in Postmark")
+            }
+            settings.postmarkPassword = password
+        }
+        return settings
+    }
+
+    /// An SNS signing certificate over HTTPS with libcurl, on a thread of its own (libcurl blocks).
+    @Sendable static func fetchCertificate(_ url: String) async throws -> [UInt8] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        let fetcher = try CurlFetcher(
+                            configuration: .init(connectTimeout: 5, totalTimeout: 10, maximumBytes: 64 * 1024))
+                        let document = try fetcher.fetch(url).get()
+                        guard document.status == 200, SNSVerifier.isAmazonCertificateURL(document.finalURL) else {
+                            throw FetchError(url: url, reason: "answered \(document.status) from \(document.finalURL)")
+                        }
+                        return Array(document.body)
+                    })
+            }.start()
+        }
+    }
+
+    /// Visits an SNS SubscribeURL (GET) to confirm a subscription.
+    @Sendable static func visit(_ url: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread {
+                continuation.resume(
+                    with: Result {
+                        let fetcher = try CurlFetcher(
+                            configuration: .init(connectTimeout: 5, totalTimeout: 15, maximumBytes: 64 * 1024))
+                        let document = try fetcher.fetch(url).get()
+                        guard document.status == 200 else {
+                            throw FetchError(url: url, reason: "answered \(document.status)")
+                        }
+                    })
+            }.start()
+        }
     }
 
     /// `https://news.example` from `https://news.example/newsletter/unsubscribe`.

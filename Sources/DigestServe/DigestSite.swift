@@ -30,12 +30,16 @@ public struct DigestSite: HTTPResponder {
     let store: (any ListStore)?
     /// Rendered drafts by date for the preview, kept while their files are unchanged.
     let cache = RenderCache()
+    /// `/webhooks/ses` and `/webhooks/postmark`; nil (and each route off) unless `digest serve` was asked to.
+    let webhooks: BounceWebhooks?
 
     public init(
         workspace: Workspace, signer: UnsubscribeSigner?, store: (any ListStore)?, preview: Bool,
-        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void, signup: SignupDesk? = nil
+        now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void, signup: SignupDesk? = nil,
+        webhooks: BounceWebhooks? = nil
     ) {
         self.workspace = workspace
+        self.webhooks = webhooks
         self.signup = signup
         self.language = (try? workspace.loadPublication())?.language ?? "en"
         self.signer = signer
@@ -87,6 +91,8 @@ public struct DigestSite: HTTPResponder {
         case "confirm" where segments.count == 1 && signup != nil:
             if request.method == "POST" { return await confirmSignup(request) }
             return read ? confirmSignupPage(request) : notAllowed("GET, HEAD, POST")
+        case "webhooks" where segments.count == 2 && webhooks != nil:
+            return await webhook(request, name: segments[1])
         case "preview" where preview && segments.count == 2:
             guard read else { return notAllowed("GET, HEAD") }
             if segments[1] == "live.js" {
@@ -348,6 +354,21 @@ public struct DigestSite: HTTPResponder {
                     title: "This link was used already",
                     text: "This confirmation link works once. If you are not getting the newsletter, sign up again."),
                 status: 400)
+        }
+    }
+
+    // MARK: Webhooks
+
+    /// `/webhooks/ses` and `/webhooks/postmark`, each only when configured.
+    func webhook(_ request: HTTPRequest, name: String) async -> HTTPResponse {
+        guard let webhooks else { return notFound() }
+        switch name {
+        case "ses" where webhooks.settings.ses != nil:
+            return request.method == "POST" ? await webhooks.ses(request) : notAllowed("POST")
+        case "postmark" where webhooks.settings.postmarkPassword != nil:
+            return request.method == "POST" ? await webhooks.postmark(request) : notAllowed("POST")
+        default:
+            return notFound()
         }
     }
 

@@ -55,14 +55,16 @@ public struct DigestBinary: Sendable {
     }
 
     /// `digest serve` started in `workspace` with `arguments` and the unsubscribe key.
-    public func serve(_ workspace: URL, _ arguments: [String] = [], key: String? = DigestBinary.serveKey) throws
-        -> ServeProcess
-    {
+    public func serve(
+        _ workspace: URL, _ arguments: [String] = [], key: String? = DigestBinary.serveKey,
+        environment extra: [String: String] = [:]
+    ) throws -> ServeProcess {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "DIGEST_WORKSPACE")
         environment.removeValue(forKey: "DIGEST_DATABASE")
         environment.removeValue(forKey: "DIGEST_UNSUBSCRIBE_KEY_FILE")
         environment["DIGEST_UNSUBSCRIBE_KEY"] = key
+        environment.merge(extra) { $1 }
         return try ServeProcess(binary: Self.path, arguments: arguments, environment: environment, directory: workspace)
     }
 

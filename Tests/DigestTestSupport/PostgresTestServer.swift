@@ -67,7 +67,7 @@ public actor PostgresTestServer {
         let argv = asRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + postgres : postgres
         server.executableURL = URL(fileURLWithPath: argv[0])
         server.arguments = Array(argv.dropFirst())
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         server.standardOutput = logHandle
         server.standardError = logHandle
