@@ -108,7 +108,7 @@ public struct PostgresSettings: Sendable, Equatable, CustomStringConvertible {
     var keywords: [(String, String)] {
         var list = [
             ("host", host), ("port", String(port)), ("dbname", database), ("user", user),
-            ("options", "-c TimeZone=UTC -c DateStyle=ISO"), ("client_encoding", "UTF8"),
+            ("options", "-c TimeZone=UTC -c DateStyle=ISO -c client_min_messages=warning"), ("client_encoding", "UTF8"),
             ("application_name", "digest"), ("connect_timeout", "10"),
         ]
         if let password { list.append(("password", password)) }

@@ -347,24 +347,29 @@ struct PGLedgerTransaction: LedgerTransaction {
     let session: Int64
 
     func claim(_ delivery: Delivery, now: Date) throws -> Bool {
-        let status = try connection.query("SELECT status FROM subscriber WHERE id = $1", [delivery.subscriberId])
-            .rows.first?["status"]
-        guard status == Subscriber.Status.active.rawValue else {
-            try skip(delivery, reason: Store.notSent(subscriberStatus: status ?? "removed"), now: now)
-            return false
-        }
-        // A row another sender is claiming right now is skipped, not waited for: it is not this one's to send.
-        return try connection.query(
+        // One round trip: the reader's status, and the claim when they are active. A row another sender is
+        // claiming right now is skipped, not waited for: it is not this one's to send.
+        let row = try connection.query(
             """
-            WITH target AS (
-                SELECT run, subscriberId FROM delivery
-                WHERE run = $3 AND subscriberId = $4 AND state = $5 AND runAttempts = $6
-                FOR UPDATE SKIP LOCKED)
-            UPDATE delivery d SET state = 'sending', updatedAt = $1, claimedBy = $2
-            FROM target t WHERE d.run = t.run AND d.subscriberId = t.subscriberId
+            WITH reader AS (SELECT status FROM subscriber WHERE id = $4),
+            target AS (
+                SELECT d.run, d.subscriberId FROM delivery d
+                WHERE d.run = $3 AND d.subscriberId = $4 AND d.state = $5 AND d.runAttempts = $6
+                AND (SELECT status FROM reader) = 'active'
+                FOR UPDATE OF d SKIP LOCKED),
+            claimed AS (
+                UPDATE delivery d SET state = 'sending', updatedAt = $1, claimedBy = $2
+                FROM target t WHERE d.run = t.run AND d.subscriberId = t.subscriberId RETURNING 1)
+            SELECT (SELECT status FROM reader) AS status, (SELECT COUNT(*) FROM claimed) AS claimed
             """,
             [now, session, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts]
-        ).affected > 0
+        ).rows.first
+        if row?.int("claimed") == 1 { return true }
+        let status = row?["status"]
+        if status != Subscriber.Status.active.rawValue {
+            try skip(delivery, reason: Store.notSent(subscriberStatus: status ?? "removed"), now: now)
+        }
+        return false
     }
 
     func skip(_ delivery: Delivery, reason: String, now: Date) throws {

@@ -5,7 +5,7 @@ import Foundation
 ///
 ///     digest-bench                       every case, full size
 ///     digest-bench --quick               every case, small sizes and 3 rounds (a smoke run)
-///     digest-bench --cases=build,sign    some cases: build, sign, send, scale, gather, bounces, serve
+///     digest-bench --cases=build,sign    some cases: build, sign, send, pgsend, scale, gather, bounces, serve
 ///     --runs=N --readers=N --messages=N --scale=N --items=N   sizes and rounds
 @main
 struct Bench {
@@ -16,7 +16,7 @@ struct Bench {
         var messages = 20_000
         var scale = 1_000_000
         var items = 5_000
-        var cases: Set<String> = ["build", "sign", "send", "scale", "gather", "bounces", "serve"]
+        var cases: Set<String> = ["build", "sign", "send", "pgsend", "scale", "gather", "bounces", "serve"]
 
         init(_ arguments: [String]) throws {
             func value(_ name: String) -> Int? {
@@ -39,12 +39,12 @@ struct Bench {
             if let list = arguments.first(where: { $0.hasPrefix("--cases=") }) {
                 cases = Set(list.dropFirst(8).split(separator: ",").map(String.init))
             }
-            if arguments.contains("--skip-send") { cases.remove("send") }
-            let unknown = cases.subtracting(["build", "sign", "send", "scale", "gather", "bounces", "serve"])
+            if arguments.contains("--skip-send") { cases.subtract(["send", "pgsend"]) }
+            let unknown = cases.subtracting(["build", "sign", "send", "pgsend", "scale", "gather", "bounces", "serve"])
             guard unknown.isEmpty else {
                 throw BenchError(
                     message:
-                        "unknown case \(unknown.sorted().joined(separator: ", ")); the cases are build, sign, send, scale, gather, bounces, serve"
+                        "unknown case \(unknown.sorted().joined(separator: ", ")); the cases are build, sign, send, pgsend, scale, gather, bounces, serve"
                 )
             }
         }
@@ -67,6 +67,7 @@ struct Bench {
         if options.cases.contains("build") { try MessageCases.build(options, table) }
         if options.cases.contains("sign") { try MessageCases.sign(options, table) }
         if options.cases.contains("send") { try SendCase.run(options, table) }
+        if options.cases.contains("pgsend") { try PostgresSendCase.run(options, table) }
         if options.cases.contains("scale") { try ScaleCase.run(options, table) }
         if options.cases.contains("gather") { try FeedCase.run(options, table) }
         if options.cases.contains("bounces") { try BounceCase.run(options, table) }
