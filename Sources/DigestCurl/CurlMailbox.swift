@@ -112,9 +112,14 @@ public final class CurlMailbox: MailboxReader {
             let body = try perform(url: mailbox.server + "/", command: "UIDL", what: "UIDL (the list of messages)")
             return Self.parseUIDL(body)
         }
-        let status = try perform(
-            url: mailbox.server + "/", command: "STATUS \(Self.quoted(mailbox.folder)) (UIDVALIDITY)",
-            what: "STATUS of the folder \(mailbox.folder)")
+        let status: [UInt8]
+        do {
+            status = try perform(
+                url: mailbox.server + "/", command: "STATUS \(Self.quoted(mailbox.folder)) (UIDVALIDITY)",
+                what: "STATUS of the folder \(mailbox.folder)")
+        } catch let error as MailboxError where error.description.contains("refused STATUS") {
+            throw MailboxError(error.description + " (check the folder in bounce.mailbox)")
+        }
         guard let validity = Self.parseUIDValidity(status) else {
             throw MailboxError(
                 "\(mailbox.address) gave no UIDVALIDITY for the folder \(mailbox.folder): check the folder in "
@@ -301,21 +306,20 @@ let mailboxBodyCallback: digest_curl_data_callback = { buffer, size, count, cont
     return length
 }
 
-/// Keeps the server's last protocol line (a tagged NO, a -ERR) without the tag.
+/// Keeps the server's last refusal (a tagged `NO` or `BAD`, a `-ERR`) without the tag, for error messages; the
+/// `OK` of the logout libcurl sends after a failure is not what failed.
 let mailboxLineCallback: digest_curl_data_callback = { buffer, size, count, context in
     let length = size * count
     guard let buffer, let context else { return length }
     let transfer = Unmanaged<MailboxTransfer>.fromOpaque(context).takeUnretainedValue()
     let text = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self)
-    for line in text.split(whereSeparator: \.isNewline) where !line.isEmpty {
+    for line in text.split(whereSeparator: \.isNewline) {
         // "A005 NO [TRYCREATE] Mailbox doesn't exist" → "NO [TRYCREATE] Mailbox doesn't exist"
         let words = line.split(separator: " ", maxSplits: 1)
-        if words.count == 2, words[0].first?.isLetter == true, words[0].allSatisfy({ $0.isLetter || $0.isNumber }),
-            words[0].uppercased() != "OK"
-        {
-            transfer.lastLine = String(words[1])
-        } else {
+        if line.hasPrefix("-ERR") {
             transfer.lastLine = String(line)
+        } else if words.count == 2, words[0] != "*", words[1].hasPrefix("NO ") || words[1].hasPrefix("BAD ") {
+            transfer.lastLine = String(words[1])
         }
     }
     return length
