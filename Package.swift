@@ -56,10 +56,13 @@ let package = Package(
         .target(name: "DigestHTML", dependencies: ["CLibXML2", "DigestCore"]),
         // Feeds into items: RSS, Atom, RDF, iTunes, Media RSS; feed dates; merging items into an edition.
         .target(name: "DigestFeeds", dependencies: ["DigestHTML", "DigestCore"]),
-        // The subscriber list and the delivery ledger: one SQLite file (GRDB), written through the ledger pipeline.
+        // libpq, PostgreSQL's client library; only DigestStore's PostgresStore imports it.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // The subscriber list and the delivery ledger behind one interface (`ListStore`): the workspace's SQLite
+        // file (GRDB) or a shared PostgreSQL database (libpq), written through the ledger pipeline.
         .target(
             name: "DigestStore",
-            dependencies: ["DigestCore", "DigestMail", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["DigestCore", "DigestMail", "CPostgres", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         // Sending a run: the bulk sender (connections, rate, retries), the Maildir transport of dry runs.
         .target(name: "DigestSending", dependencies: ["DigestCore", "DigestMail", "DigestStore"]),

@@ -19,6 +19,8 @@ public enum ExitStatus {
     public static let notAllDelivered: Int32 = 75
     /// Some feeds could not be read; the edition was written from the others.
     public static let someFeedsFailed: Int32 = 69
+    /// The bounce mailbox could not be read (connection, TLS, login, a command refused).
+    public static let unavailable: Int32 = 69
     /// Something outside the editor's files failed: the SMTP set-up, a disk write.
     public static let failure: Int32 = 1
 
@@ -30,6 +32,7 @@ public enum ExitStatus {
         case .usage: usage
         case .notAllDelivered: notAllDelivered
         case .someFeedsFailed: someFeedsFailed
+        case .unavailable: unavailable
         }
     }
 }
@@ -64,7 +67,7 @@ public struct DigestCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, GatherCommand.self, AddCommand.self, PreviewCommand.self, CheckCommand.self,
             RenderCommand.self, SendCommand.self, RunsCommand.self, ReportCommand.self, PublishCommand.self,
-            SubscribersCommand.self,
+            SubscribersCommand.self, StoreCommand.self,
             FeedsCommand.self, DKIMCommand.self, BouncesCommand.self, DNSCommand.self, TemplatesCommand.self,
             ServeCommand.self, SubscribeFormCommand.self,
         ]

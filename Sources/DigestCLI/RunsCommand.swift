@@ -54,7 +54,7 @@ struct RunsCommand: AsyncParsableCommand {
         (.left, "left"), (.sending, "in flight"), (.superseded, "handed on"),
     ]
 
-    static func line(_ run: SQLiteStore.RunSummary) -> String {
+    static func line(_ run: Store.RunSummary) -> String {
         let counts = order.compactMap { state, name in run.counts[state].map { "\($0) \(name)" } }
         let state = run.finishedAt.map { "finished \(Timestamp.format($0))" } ?? "open"
         return "\(run.name)  \(run.subject.map { "\"\($0)\"" } ?? "")\n"
@@ -84,7 +84,7 @@ struct RunsCommand: AsyncParsableCommand {
             var nextAttemptAt: Date?
         }
 
-        init(run: SQLiteStore.RunSummary) {
+        init(run: Store.RunSummary) {
             name = run.name
             date = run.date
             subject = run.subject

@@ -6,7 +6,7 @@ import Foundation
 
 extension WorkspaceOptions {
     /// The store of the workspace these options name.
-    func openStore(_ environment: DigestEnvironment) throws -> SQLiteStore {
+    func openStore(_ environment: DigestEnvironment) throws -> any ListStore {
         try environment.openStore(try environment.workspace(workspace))
     }
 }

@@ -1,4 +1,3 @@
-import DigestCore
 import Foundation
 
 /// Dates as feeds write them: RFC 822 (with every zone form real feeds use and their usual mistakes)

@@ -38,6 +38,9 @@ public struct Publication: Equatable, Sendable {
     public var tracking = TrackingSettings()
     /// The VERP return path of runs to subscribers (`bounces+TOKEN@domain`), when set.
     public var bounce: BounceSettings?
+    /// Where the list and the ledger are kept (`store:`): a path to the SQLite file (relative to the
+    /// workspace), or `postgres://USER@HOST:PORT/DATABASE?sslmode=…`; nil for `digest.sqlite` in the workspace.
+    public var store: String?
     /// How often the digest goes out (`daily`, `weekly`), for the footer's words; nil when not said.
     public var cadence: String?
     /// The publication's own words for the templates' fixed labels, over its language's table.
@@ -88,11 +91,117 @@ public struct Publication: Equatable, Sendable {
 public struct BounceSettings: Equatable, Sendable {
     public var domain: String
     public var localPart: String
+    /// The mailbox those reports arrive in, which `digest bounces fetch` reads; nil when not set.
+    public var mailbox: BounceMailbox?
+    /// What `digest bounces fetch` does with a message once what it says is recorded.
+    public var after: AfterFetch = .keep
+    /// A CA certificate file (PEM) to trust for the mailbox server, for a private CA.
+    public var caFile: String?
+    /// `soft_limit` soft bounces within `soft_days` days mark a reader bounced.
+    public var softLimit: Int = 3
+    public var softDays: Int = 15
 
     public init(domain: String, localPart: String = "bounces") {
         self.domain = domain
         self.localPart = localPart
     }
+
+    /// What becomes of a processed message in the bounce mailbox.
+    public enum AfterFetch: Equatable, Sendable, CustomStringConvertible {
+        case keep
+        case delete
+        /// Into this IMAP folder (created when missing).
+        case move(String)
+
+        /// `keep`, `delete` or `move:Folder`; nil for anything else.
+        public init?(_ text: String) {
+            switch text {
+            case "keep": self = .keep
+            case "delete": self = .delete
+            default:
+                guard text.hasPrefix("move:") else { return nil }
+                let folder = String(text.dropFirst(5)).trimmingCharacters(in: .whitespaces)
+                guard !folder.isEmpty, folder.allSatisfy({ $0.isASCII && $0 != "\"" && $0 != "\\" }),
+                    !folder.contains(where: { $0.isNewline })
+                else { return nil }
+                self = .move(folder)
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .keep: "keep"
+            case .delete: "delete"
+            case .move(let folder): "move:\(folder)"
+            }
+        }
+    }
+}
+
+/// The bounce mailbox: `imaps://user@host:993/INBOX`, `imap://…` (STARTTLS), `pop3s://user@host:995` or
+/// `pop3://…` (STARTTLS). The password is never in the URL: it comes from DIGEST_BOUNCE_PASSWORD(_FILE).
+public struct BounceMailbox: Equatable, Sendable {
+    /// As written in publication.yaml (it names the mailbox in the store's record of processed messages).
+    public var url: String
+    public var isPOP3: Bool
+    /// Implicit TLS (`imaps`, `pop3s`); otherwise STARTTLS.
+    public var implicitTLS: Bool
+    public var host: String
+    public var port: Int
+    public var user: String
+    /// The IMAP folder (`INBOX` when the URL names none); empty for POP3.
+    public var folder: String
+
+    /// `imaps://host:993`: the server, without user or folder.
+    public var server: String {
+        let scheme = (isPOP3 ? "pop3" : "imap") + (implicitTLS ? "s" : "")
+        return "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
+
+    /// `host:port`, for messages.
+    public var address: String { "\(host):\(port)" }
+
+    /// Reads a mailbox URL; the problem in words when it is not one.
+    public static func parse(_ url: String) -> Result<BounceMailbox, BounceMailboxProblem> {
+        func fail(_ text: String) -> Result<BounceMailbox, BounceMailboxProblem> { .failure(.init(message: text)) }
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
+            return fail("'\(url)' is not a URL; write imaps://user@host:993/INBOX or pop3s://user@host:995")
+        }
+        let ports = ["imaps": 993, "imap": 143, "pop3s": 995, "pop3": 110]
+        guard let defaultPort = ports[scheme] else {
+            return fail("the mailbox URL must start with imaps://, imap://, pop3s:// or pop3://, not \(scheme)://")
+        }
+        if components.password != nil {
+            return fail(
+                "the mailbox URL must not carry a password; set DIGEST_BOUNCE_PASSWORD (or DIGEST_BOUNCE_PASSWORD_FILE)"
+            )
+        }
+        guard let host = components.host, !host.isEmpty else { return fail("the mailbox URL '\(url)' names no host") }
+        guard let user = components.user, !user.isEmpty else {
+            return fail("the mailbox URL names no user: write \(scheme)://USER@\(host)/…")
+        }
+        let isPOP3 = scheme.hasPrefix("pop3")
+        var folder = components.path
+        while folder.hasPrefix("/") { folder.removeFirst() }
+        if isPOP3, !folder.isEmpty {
+            return fail("a POP3 mailbox has no folders: write \(scheme)://\(user)@\(host) without /\(folder)")
+        }
+        if !isPOP3 {
+            if folder.isEmpty { folder = "INBOX" }
+            if folder.contains(";") || folder.contains("\"") || !folder.allSatisfy(\.isASCII) {
+                return fail("the IMAP folder '\(folder)' must be plain ASCII without ; or \"")
+            }
+        }
+        return .success(
+            BounceMailbox(
+                url: url, isPOP3: isPOP3, implicitTLS: scheme.hasSuffix("s"), host: host,
+                port: components.port ?? defaultPort, user: user, folder: isPOP3 ? "" : folder))
+    }
+}
+
+/// What is wrong with a mailbox URL.
+public struct BounceMailboxProblem: Error, Equatable, Sendable {
+    public var message: String
 }
 
 /// What digest counts of what readers do. Opens are never tracked (Apple Mail Privacy Protection and
@@ -226,8 +335,35 @@ extension Publication {
     static let fields = [
         "name", "domain", "language", "sender", "reply_to", "time_zone", "smtp", "postal_address",
         "unsubscribe_url", "archive_url", "templates", "list_id", "unsubscribe_mailbox", "feedback_id", "dkim",
-        "feeds", "gather", "tracking", "cadence", "labels", "bounce",
+        "feeds", "gather", "tracking", "cadence", "labels", "bounce", "store",
     ]
+
+    /// What is wrong with a `store:` value, if anything: only a path or a PostgreSQL URL without a password.
+    public static func storeProblem(_ value: String) -> (message: String, fix: String)? {
+        guard value.contains("://") else { return nil }
+        guard value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") else {
+            return (
+                "'store' must be a path to the SQLite file or a postgres:// URL, not '\(value)'",
+                "write store: postgres://USER@HOST:5432/DATABASE, or leave it out for digest.sqlite"
+            )
+        }
+        if let components = URLComponents(string: value), components.password != nil {
+            return (
+                "'store' has a password in its URL: a secret must never be in publication.yaml",
+                "take the password out of the URL and set DIGEST_STORE_PASSWORD (or DIGEST_STORE_PASSWORD_FILE)"
+            )
+        }
+        return nil
+    }
+
+    /// The `store:` value of a publication.yaml, read on its own (a command about the list needs no more of
+    /// the file); nil when the file has none or cannot be read as YAML.
+    public static func storeSetting(_ text: String) -> String? {
+        guard let root = try? Yams.compose(yaml: text), case .mapping(let map) = root,
+            let node = map["store"], case .scalar(let scalar) = node, !scalar.string.isEmpty
+        else { return nil }
+        return scalar.string
+    }
 
     /// The cadences the footer can name.
     public static let cadences = ["daily", "weekly"]
@@ -334,7 +470,9 @@ extension Publication {
         let tracking = map["tracking"].map { decodeTracking($0, reader: reader) } ?? TrackingSettings()
         var bounce: BounceSettings?
         if let node = map["bounce"],
-            let bounceMap = reader.mapping(node, named: "'bounce'", allowed: ["domain", "local_part"])
+            let bounceMap = reader.mapping(
+                node, named: "'bounce'",
+                allowed: ["domain", "local_part", "mailbox", "after", "ca_file", "soft_limit", "soft_days"])
         {
             let domain = reader.string(bounceMap, "domain", in: "'bounce'", required: true)
             let local = reader.string(bounceMap, "local_part", in: "'bounce'") ?? "bounces"
@@ -347,6 +485,11 @@ extension Publication {
             } else if let domain {
                 bounce = BounceSettings(domain: domain.lowercased(), localPart: local)
             }
+            decodeBounceMailbox(bounceMap, into: &bounce, reader: reader)
+        }
+        let store = reader.string(map, "store", in: what)
+        if let store, let problem = storeProblem(store) {
+            reader.report(map["store"], problem.message, fix: problem.fix)
         }
         let cadence = reader.string(map, "cadence", in: what)
         if let cadence, !cadences.contains(cadence) {
@@ -370,6 +513,7 @@ extension Publication {
         publication.labelOverrides = labels
         publication.tracking = tracking
         publication.bounce = bounce
+        publication.store = store
         if tracking.clicks != .off, publication.clickBaseURL == nil {
             reader.report(
                 map["tracking"],
@@ -378,6 +522,37 @@ extension Publication {
             throw Problems(reader.problems)
         }
         return publication
+    }
+
+    /// The `mailbox`, `after`, `ca_file`, `soft_limit` and `soft_days` of `bounce:`.
+    private static func decodeBounceMailbox(
+        _ map: Node.Mapping, into bounce: inout BounceSettings?, reader: YAMLReader
+    ) {
+        let what = "'bounce'"
+        if let url = reader.string(map, "mailbox", in: what) {
+            switch BounceMailbox.parse(url) {
+            case .success(let mailbox): bounce?.mailbox = mailbox
+            case .failure(let problem): reader.report(map["mailbox"], "'mailbox' of 'bounce': \(problem.message)")
+            }
+        }
+        if let text = reader.string(map, "after", in: what) {
+            if let after = BounceSettings.AfterFetch(text) {
+                if case .move = after, bounce?.mailbox?.isPOP3 == true {
+                    reader.report(
+                        map["after"], "'after' of 'bounce' cannot move messages of a POP3 mailbox",
+                        fix: "write keep or delete, or read the mailbox over IMAP")
+                } else {
+                    bounce?.after = after
+                }
+            } else {
+                reader.report(
+                    map["after"], "'after' of 'bounce' must be keep, delete or move:FOLDER, not '\(text)'",
+                    fix: "keep leaves processed messages where they are (the default); move:Processed files them")
+            }
+        }
+        bounce?.caFile = reader.string(map, "ca_file", in: what)
+        if let limit = reader.int(map, "soft_limit", in: what, range: 1...1_000) { bounce?.softLimit = limit }
+        if let days = reader.int(map, "soft_days", in: what, range: 1...3_650) { bounce?.softDays = days }
     }
 
     private static func decodeTracking(_ node: Node, reader: YAMLReader) -> TrackingSettings {

@@ -56,7 +56,7 @@ public final class BulkSender: @unchecked Sendable {
     public typealias MessageFactory = @Sendable (Delivery) throws -> OutgoingMessage
     public typealias TransportFactory = @Sendable () throws -> any MailTransport
 
-    let store: SQLiteStore
+    let store: any ListStore
     let run: String
     let options: SendOptions
     let makeMessage: MessageFactory
@@ -71,7 +71,7 @@ public final class BulkSender: @unchecked Sendable {
     private var nextSlot: Date = .distantPast
 
     public init(
-        store: SQLiteStore, run: String, options: SendOptions, now: @escaping @Sendable () -> Date = Date.init,
+        store: any ListStore, run: String, options: SendOptions, now: @escaping @Sendable () -> Date = Date.init,
         makeMessage: @escaping MessageFactory, makeTransport: @escaping TransportFactory
     ) {
         self.store = store

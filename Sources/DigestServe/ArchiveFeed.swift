@@ -6,7 +6,7 @@ import Foundation
 enum ArchiveFeed {
     /// `base` is the server's own address as the reader reached it (`https://host`), used when the
     /// publication has no `archive_url`, so every link in the feed is absolute.
-    static func xml(publication: Publication, editions: [SQLiteStore.ArchivedEdition], base: String) -> String {
+    static func xml(publication: Publication, editions: [Store.ArchivedEdition], base: String) -> String {
         func link(_ date: String) -> String {
             EditionDate(date).flatMap { publication.archiveURL(for: $0) } ?? "\(base)/editions/\(date)"
         }

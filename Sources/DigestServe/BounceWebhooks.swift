@@ -40,7 +40,7 @@ public final class BounceWebhooks: Sendable {
     let log: @Sendable (String) -> Void
 
     public convenience init(
-        settings: Settings, store: SQLiteStore, visit: (@Sendable (String) async throws -> Void)? = nil,
+        settings: Settings, store: any ListStore, visit: (@Sendable (String) async throws -> Void)? = nil,
         now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void
     ) {
         let policy = settings.policy

@@ -9,10 +9,10 @@ public struct DigestSite: HTTPResponder {
     public let workspace: Workspace
     /// Verifies unsubscribe tokens; nil when the server has no key (unsubscribe then answers 503).
     let signer: UnsubscribeSigner?
-    let batcher: CommitBatcher<Int64, SQLiteStore.UnsubscribeOutcome>?
+    let batcher: CommitBatcher<Int64, Store.UnsubscribeOutcome>?
     /// Verifies click links; nil without the key (clicks then go nowhere: 404).
     let clickSigner: ClickSigner?
-    let clicks: CommitBatcher<SQLiteStore.Click, Void>?
+    let clicks: CommitBatcher<Store.Click, Void>?
     /// Each sent edition's story addresses by run (newest first), read once: a frozen run never changes, and
     /// decoding its rendering per click would cost more than the rest of the request.
     let storyLinks = Locked<[String: (runs: [[String]], readAt: Date)]>([:])
@@ -27,14 +27,14 @@ public struct DigestSite: HTTPResponder {
     /// The publication's language, for the sign-up pages.
     let language: String
     /// The archive's source: each edition as it was sent or published (never the files as they are now).
-    let store: SQLiteStore?
+    let store: (any ListStore)?
     /// Rendered drafts by date for the preview, kept while their files are unchanged.
     let cache = RenderCache()
     /// `/webhooks/ses` and `/webhooks/postmark`; nil (and each route off) unless `digest serve` was asked to.
     let webhooks: BounceWebhooks?
 
     public init(
-        workspace: Workspace, signer: UnsubscribeSigner?, store: SQLiteStore?, preview: Bool,
+        workspace: Workspace, signer: UnsubscribeSigner?, store: (any ListStore)?, preview: Bool,
         now: @escaping @Sendable () -> Date, log: @escaping @Sendable (String) -> Void, signup: SignupDesk? = nil,
         webhooks: BounceWebhooks? = nil
     ) {
@@ -172,7 +172,7 @@ public struct DigestSite: HTTPResponder {
         }
         let scanner = LinkScanner.looksLikeOne(request)
         do {
-            try await clicks.submit(SQLiteStore.Click(date: date, story: story, scanner: scanner))
+            try await clicks.submit(Store.Click(date: date, story: story, scanner: scanner))
         } catch {
             // The reader still gets their story; the count is what is lost, and the log says so.
             log("error: counting a click on story \(story) of \(date) failed: \(error)")

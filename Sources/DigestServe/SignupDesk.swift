@@ -30,7 +30,7 @@ public final class SignupDesk: Sendable {
         }
     }
 
-    let store: SQLiteStore
+    let store: any ListStore
     let signer: SignupSigner
     let notice: NoticeMessage
     let settings: Settings
@@ -44,7 +44,7 @@ public final class SignupDesk: Sendable {
     let sent = Locked<(window: Date, count: Int)>((.distantPast, 0))
 
     public init(
-        store: SQLiteStore, signer: SignupSigner, notice: NoticeMessage, settings: Settings,
+        store: any ListStore, signer: SignupSigner, notice: NoticeMessage, settings: Settings,
         transport: @escaping @Sendable () throws -> any MailTransport, now: @escaping @Sendable () -> Date,
         log: @escaping @Sendable (String) -> Void
     ) {

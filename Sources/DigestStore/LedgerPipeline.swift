@@ -1,6 +1,5 @@
 import DigestMail
 import Foundation
-import GRDB
 
 /// The delivery ledger of one run as the bulk sender uses it: messages handed out from memory, and every
 /// claim and reply committed by one writer thread in group transactions (one fsync for whatever all the
@@ -80,7 +79,7 @@ public final class LedgerPipeline: @unchecked Sendable {
         case skip(Delivery, String)
     }
 
-    let store: SQLiteStore
+    let store: any ListStore
     let run: String
     let maxRunAttempts: Int
     let now: @Sendable () -> Date
@@ -105,7 +104,7 @@ public final class LedgerPipeline: @unchecked Sendable {
     private var inFlight: Set<Int64> = []
 
     public init(
-        store: SQLiteStore, run: String, maxRunAttempts: Int, readAhead: Int = 256,
+        store: any ListStore, run: String, maxRunAttempts: Int, readAhead: Int = 256,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.store = store
@@ -210,25 +209,15 @@ public final class LedgerPipeline: @unchecked Sendable {
 
     /// The next pending rows after the cursor, with readers who left since the run began set aside.
     private func readPending() throws -> ([Delivery], [(Delivery, String)]) {
-        let cursor = pendingCursor
-        let rows = try store.database.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.*, s.status AS subscriberStatus FROM delivery d JOIN subscriber s ON s.id = d.subscriberId
-                    WHERE d.run = ? AND d.state = 'pending' AND d.subscriberId > ? ORDER BY d.subscriberId LIMIT ?
-                    """, arguments: [run, cursor, readAhead])
-        }
+        let rows = try store.ledgerPending(run: run, after: pendingCursor, limit: readAhead)
         var ready: [Delivery] = []
         var skipped: [(Delivery, String)] = []
-        for row in rows {
-            let delivery = try Delivery(row: row)
+        for (delivery, status) in rows {
             pendingCursor = max(pendingCursor, delivery.subscriberId)
-            let status: String = row["subscriberStatus"]
             if status == Subscriber.Status.active.rawValue {
                 ready.append(delivery)
             } else {
-                skipped.append((delivery, SQLiteStore.notSent(subscriberStatus: status)))
+                skipped.append((delivery, Store.notSent(subscriberStatus: status)))
             }
         }
         return (ready, skipped)
@@ -236,26 +225,14 @@ public final class LedgerPipeline: @unchecked Sendable {
 
     private func readDeferred() throws -> [Delivery] {
         let excluded = inFlight
-        let rows = try store.database.read { db in
-            try Delivery.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM delivery WHERE run = ? AND state = 'deferred' AND runAttempts < ?
-                        AND (nextAttemptAt IS NULL OR nextAttemptAt <= ?)
-                    ORDER BY subscriberId LIMIT ?
-                    """, arguments: [run, maxRunAttempts, now(), readAhead + excluded.count])
-        }
+        let rows = try store.ledgerDeferred(
+            run: run, maxRunAttempts: maxRunAttempts, now: now(), limit: readAhead + excluded.count)
         return rows.filter { !excluded.contains($0.subscriberId) }
     }
 
     private func waitOrFinish() throws -> Next {
         try flush()
-        let next = try store.database.read { db in
-            try Date.fetchOne(
-                db,
-                sql: "SELECT MIN(nextAttemptAt) FROM delivery WHERE run = ? AND state = 'deferred' AND runAttempts < ?",
-                arguments: [run, maxRunAttempts])
-        }
+        let next = try store.ledgerNextAttempt(run: run, maxRunAttempts: maxRunAttempts)
         return next.map(Next.waitUntil) ?? .finished
     }
 
@@ -296,13 +273,13 @@ public final class LedgerPipeline: @unchecked Sendable {
             var settled: [Int64] = []
             var failure: String?
             do {
-                try store.database.write { db in
+                try store.ledgerWrite { transaction in
                     claims.removeAll()
                     settled.removeAll()
-                    try apply(batch, db: db, claims: &claims, settled: &settled)
+                    try apply(batch, transaction: transaction, claims: &claims, settled: &settled)
                 }
             } catch {
-                failure = "the delivery ledger could not be written (\(store.path)): \(error)"
+                failure = "the delivery ledger could not be written (\(store.location)): \(error)"
             }
             for id in settled { settle(id) }
             condition.lock()
@@ -325,9 +302,10 @@ public final class LedgerPipeline: @unchecked Sendable {
         }
     }
 
-    private func apply(_ batch: [Operation], db: Database, claims: inout [(Ticket, Bool)], settled: inout [Int64])
-        throws
-    {
+    private func apply(
+        _ batch: [Operation], transaction: any LedgerTransaction, claims: inout [(Ticket, Bool)],
+        settled: inout [Int64]
+    ) throws {
         let time = now()
         var claimed: [ObjectIdentifier: Bool] = [:]
         func owns(_ ticket: Ticket) -> Bool {
@@ -336,25 +314,25 @@ public final class LedgerPipeline: @unchecked Sendable {
         for operation in batch {
             switch operation {
             case .claim(let ticket):
-                let ok = try SQLiteStore.claim(ticket.delivery, db: db, now: time)
+                let ok = try transaction.claim(ticket.delivery, now: time)
                 claimed[ObjectIdentifier(ticket)] = ok
                 claims.append((ticket, ok))
                 if !ok { settled.append(ticket.delivery.subscriberId) }
             case .record(let reply):
                 if owns(reply.ticket) {
-                    try SQLiteStore.record(
+                    try transaction.record(
                         reply.ticket.delivery, outcome: reply.outcome, messageID: reply.messageID,
-                        retryAt: reply.retryAt, db: db, now: time)
+                        retryAt: reply.retryAt, now: time)
                 }
                 settled.append(reply.ticket.delivery.subscriberId)
             case .fail(let ticket, let reason):
-                if owns(ticket) { try SQLiteStore.fail(ticket.delivery, reason: reason, db: db, now: time) }
+                if owns(ticket) { try transaction.fail(ticket.delivery, reason: reason, now: time) }
                 settled.append(ticket.delivery.subscriberId)
             case .release(let ticket):
-                if owns(ticket) { try SQLiteStore.release(ticket.delivery, db: db, now: time) }
+                if owns(ticket) { try transaction.release(ticket.delivery, now: time) }
                 settled.append(ticket.delivery.subscriberId)
             case .skip(let delivery, let reason):
-                try SQLiteStore.skip(delivery, reason: reason, db: db, now: time)
+                try transaction.skip(delivery, reason: reason, now: time)
             }
         }
     }

@@ -156,7 +156,7 @@ extension SQLiteStore {
                 guard let address = EmailAddress(row["email"] as String), reasons[address] == nil else { continue }
                 let code: Int? = row["replyCode"]
                 let reply: String = row["reply"] ?? ""
-                guard Self.isHardBounce(replyCode: code, reply: reply) else { continue }
+                guard Store.isHardBounce(replyCode: code, reply: reply) else { continue }
                 reasons[address] = "refused at RCPT in run \(row["run"] as String): \(reply)"
             }
             return reasons
@@ -210,7 +210,7 @@ extension SQLiteStore {
             ])
         guard db.changesCount > 0 else { return .duplicate }
         guard let id, let status = (reader?["status"] as String?).flatMap(Subscriber.Status.init) else {
-            return .unknownReader
+            return try recordForStranger(event, db: db, now: now)
         }
         switch event.kind {
         case .complaint:
@@ -237,6 +237,30 @@ extension SQLiteStore {
             return .bounced
         case .none:
             return .recorded
+        }
+    }
+
+    /// A report about an address not on the list: most often a sign-up's confirmation. A complaint puts the
+    /// address on the list as `complained`, so no form, import or confirmation can ever mail it again; a hard
+    /// bounce drops its pending sign-up (the address is dead, nobody will confirm).
+    private static func recordForStranger(_ event: BounceEvent, db: Database, now: Date) throws -> BounceOutcome {
+        switch event.kind {
+        case .complaint:
+            try db.execute(sql: "DELETE FROM signup WHERE email = ?", arguments: [event.address])
+            try db.execute(
+                sql: """
+                    INSERT INTO subscriber (email, name, status, joinedAt, source, attributes, updatedAt)
+                    VALUES (?, '', 'complained', ?, 'complaint', '{}', ?)
+                    """, arguments: [event.address, now, now])
+            try db.execute(
+                sql: "UPDATE bounceEvent SET subscriberId = ? WHERE reportKey = ? AND email = ?",
+                arguments: [db.lastInsertedRowID, event.reportKey, event.address])
+            return .complained
+        case .hard:
+            try db.execute(sql: "DELETE FROM signup WHERE email = ?", arguments: [event.address])
+            return .unknownReader
+        case .soft, .none:
+            return .unknownReader
         }
     }
 

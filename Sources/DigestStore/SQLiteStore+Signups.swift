@@ -12,17 +12,8 @@ public struct PendingSignup: Equatable, Sendable {
 }
 
 extension SQLiteStore {
-    /// What a sign-up request comes to. The server answers every one the same way.
-    public enum SignupDecision: Equatable, Sendable {
-        /// Send a confirmation with this nonce in its token.
-        case send(nonce: String)
-        /// A confirmation went to this address less than the interval ago: nothing is sent.
-        case tooSoon
-        /// The address is an active reader already: nothing to confirm.
-        case alreadyActive
-        /// The address bounced or complained: a form cannot put it back.
-        case refused(Subscriber.Status)
-    }
+    public typealias SignupDecision = Store.SignupDecision
+    public typealias ConfirmOutcome = Store.ConfirmOutcome
 
     /// Records a sign-up as pending (new, or again for a reader who unsubscribed) and decides whether a
     /// confirmation goes out now: at most one per address per `interval`. Runs on GRDB's writer.
@@ -49,7 +40,7 @@ extension SQLiteStore {
                     arguments: [now, address.description])
                 return .send(nonce: row["nonce"])
             }
-            let nonce = Self.randomNonce()
+            let nonce = Store.randomNonce()
             try db.execute(
                 sql: "INSERT INTO signup (email, name, nonce, createdAt, lastSentAt, sends) VALUES (?, ?, ?, ?, ?, 1)",
                 arguments: [address.description, name, nonce, now, now])
@@ -64,16 +55,6 @@ extension SQLiteStore {
                 sql: "UPDATE signup SET lastSentAt = NULL, sends = MAX(sends - 1, 0) WHERE email = ?",
                 arguments: [address.description])
         }
-    }
-
-    /// What a confirmation came to.
-    public enum ConfirmOutcome: Equatable, Sendable {
-        /// The reader is active now (a new reader, or one who had unsubscribed).
-        case confirmed(Subscriber)
-        /// No pending sign-up matches: the token was used already, replaced, or purged.
-        case notPending
-        /// The address bounced or complained since: a form cannot put it back.
-        case refused(Subscriber.Status)
     }
 
     /// Confirms the pending sign-up of `address` whose nonce is `nonce`, in one transaction: the pending
@@ -125,10 +106,5 @@ extension SQLiteStore {
                     sends: row["sends"])
             }
         }
-    }
-
-    static func randomNonce() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 }

@@ -5,12 +5,24 @@ import GRDB
 
 /// The workspace's SQLite file: the subscriber list and the delivery ledger. WAL mode, `synchronous =
 /// FULL`, so a reply recorded is a reply kept, even across a power cut.
-public final class SQLiteStore: Sendable {
+public final class SQLiteStore: ListStore {
+    public typealias AddResult = Store.AddResult
+    public typealias UnsubscribeOutcome = Store.UnsubscribeOutcome
+    public typealias ResubscribeOutcome = Store.ResubscribeOutcome
+    public typealias RunStart = Store.RunStart
+    public typealias RunPlan = Store.RunPlan
+    public typealias ArchivedEdition = Store.ArchivedEdition
+    public typealias RunSummary = Store.RunSummary
+    public typealias Click = Store.Click
+    public typealias EditionFigures = Store.EditionFigures
+    public typealias DayGrowth = Store.DayGrowth
+
     let database: DatabasePool
     public let path: String
+    public var location: String { path }
 
-    /// Opens (creating and migrating when needed) the store at `path`.
-    public init(path: String) throws {
+    /// Opens (creating and migrating when needed) the store at `path`; with `migrate` false, as it is.
+    public init(path: String, migrate: Bool = true) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -19,7 +31,7 @@ public final class SQLiteStore: Sendable {
         configuration.busyMode = .timeout(10)
         database = try DatabasePool(path: path, configuration: configuration)
         self.path = path
-        try Self.migrator.migrate(database)
+        if migrate { try Self.migrator.migrate(database) }
     }
 
     static var migrator: DatabaseMigrator {
@@ -141,11 +153,6 @@ public final class SQLiteStore: Sendable {
 
     // MARK: Subscribers
 
-    public enum AddResult: Equatable, Sendable {
-        case added(Subscriber)
-        case exists(Subscriber)
-    }
-
     /// Adds an active subscriber, or returns the one that has the address already.
     public func add(_ address: EmailAddress, name: String, source: String, now: Date) throws -> AddResult {
         try database.write { db in
@@ -183,16 +190,6 @@ public final class SQLiteStore: Sendable {
                 arguments: [status.rawValue, now, address.description])
             return db.changesCount > 0
         }
-    }
-
-    /// What a one-click unsubscribe found.
-    public enum UnsubscribeOutcome: Equatable, Sendable {
-        /// The reader was active and is unsubscribed now.
-        case unsubscribed
-        /// The reader was already off the list (unsubscribed, bounced or complained): nothing changed.
-        case alreadyOff(Subscriber.Status)
-        /// No subscriber has this id (removed since the message went out): nothing to change.
-        case unknown
     }
 
     /// Unsubscribes the active readers among `ids`, all in one transaction, committed (`synchronous = FULL`)
@@ -254,7 +251,7 @@ public final class SQLiteStore: Sendable {
     /// confirmed, their source and tags as the export says; known ones get a name when they had none, a
     /// stricter status when the file says so, and the file's tags and confirmation time added. An import
     /// never makes an unsubscribed, bounced or complained reader active again.
-    public func importRows(_ rows: [SubscriberCSV.Row], source: String, service: String = "", now: Date) throws
+    public func importRows(_ rows: [SubscriberCSV.Row], source: String, service: String, now: Date) throws
         -> ImportCounts
     {
         try database.write { db in
@@ -282,7 +279,7 @@ public final class SQLiteStore: Sendable {
                     var name: String = existing["name"]
                     var status: String = existing["status"]
                     var confirmedAt: Date? = existing["confirmedAt"]
-                    var tags = Self.decodeTags(existing["tags"])
+                    var tags = Store.decodeTags(existing["tags"])
                     var changed = false
                     if name.isEmpty && !row.name.isEmpty {
                         name = row.name
@@ -301,7 +298,7 @@ public final class SQLiteStore: Sendable {
                         changed = true
                     }
                     if changed {
-                        try update.execute(arguments: [name, status, confirmedAt, Self.encodeTags(tags), now, id])
+                        try update.execute(arguments: [name, status, confirmedAt, Store.encodeTags(tags), now, id])
                         counts.updated += 1
                     } else {
                         counts.unchanged += 1
@@ -313,7 +310,7 @@ public final class SQLiteStore: Sendable {
                     }
                     try insert.execute(arguments: [
                         email, row.name, row.status.rawValue, row.joinedAt ?? now, row.source ?? source,
-                        row.attributesJSON, now, row.confirmedAt, row.service ?? service, Self.encodeTags(row.tags),
+                        row.attributesJSON, now, row.confirmedAt, row.service ?? service, Store.encodeTags(row.tags),
                     ])
                     counts.added += 1
                 }
@@ -322,36 +319,14 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    static func decodeTags(_ text: String?) -> [String] {
-        guard let data = text?.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data)
-        else { return [] }
-        return list
-    }
-
-    static func encodeTags(_ tags: [String]) -> String {
-        (try? JSONEncoder().encode(tags)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
-    }
-
     // MARK: Coming back
-
-    /// What `resubscribe` did.
-    public enum ResubscribeOutcome: Equatable, Sendable {
-        /// The reader is active again; they were `from` before.
-        case resubscribed(from: Subscriber.Status)
-        /// The reader was active already: nothing changed.
-        case alreadyActive
-        /// The reader bounced or complained, and the caller did not say to override that: nothing changed.
-        case refused(Subscriber.Status)
-        /// No reader has this address.
-        case unknown
-    }
 
     /// Makes a reader who left active again, recording when and how they came back (`source`, and the
     /// time as their confirmation). An unsubscribed reader comes back; a bounced or complained one only
     /// when `overridingBounceOrComplaint` is set (the editor has the reader's word that the address works
     /// and that they want the mail).
     public func resubscribe(
-        _ address: EmailAddress, overridingBounceOrComplaint: Bool = false, source: String, now: Date
+        _ address: EmailAddress, overridingBounceOrComplaint: Bool, source: String, now: Date
     ) throws -> ResubscribeOutcome {
         try database.write { db in
             guard let existing = try Subscriber.filter(Column("email") == address.description).fetchOne(db) else {
@@ -368,46 +343,10 @@ public final class SQLiteStore: Sendable {
 
     // MARK: The delivery ledger
 
-    /// What `startRun` found.
-    public struct RunStart: Equatable, Sendable {
-        /// True when this call recorded the recipients: the first start of the run.
-        public var isNew: Bool
-        public var recipients: Int
-        /// Messages in flight when an earlier run died: perhaps delivered.
-        public var inDoubt: [Delivery]
-        /// What the run sends, as frozen at its first start (nil for runs from before digest froze them).
-        public var frozen: FrozenEdition? = nil
-    }
-
-    /// How a run starts the first time.
-    public struct RunPlan: Sendable {
-        /// The edition's date, for `digest runs`.
-        public var date: String?
-        /// The rendering the run sends, stored with it at its first start.
-        public var freeze: FrozenEdition?
-        public var kind: FrozenEdition.Kind
-        /// Where the messages go, for `digest runs`.
-        public var relay: String?
-        /// Earlier runs of the same edition: their readers who got it (or may have) are left out of this one,
-        /// and what they had still to send is handed over (`superseded`).
-        public var supersedes: [String]
-
-        public init(
-            date: String? = nil, freeze: FrozenEdition? = nil, kind: FrozenEdition.Kind = .run, relay: String? = nil,
-            supersedes: [String] = []
-        ) {
-            self.date = date
-            self.freeze = freeze
-            self.kind = kind
-            self.relay = relay
-            self.supersedes = supersedes
-        }
-    }
-
     /// Starts or resumes `run`. The first start records every active subscriber as a pending recipient
     /// and the plan's frozen rendering, in one transaction; a resume keeps both. Messages left in flight by
     /// a crash become `doubt`, and are put back to pending only when `resendInDoubt` is set.
-    public func startRun(_ run: String, resendInDoubt: Bool, now: Date, plan: RunPlan = RunPlan()) throws -> RunStart {
+    public func startRun(_ run: String, resendInDoubt: Bool, now: Date, plan: RunPlan) throws -> RunStart {
         try database.write { db in
             let exists = try Row.fetchOne(db, sql: "SELECT 1 FROM run WHERE name = ?", arguments: [run]) != nil
             if !exists {
@@ -465,85 +404,8 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    // The ledger's writes, inside a caller's transaction (the bulk sender's writer groups many).
-
-    /// Claims a row read earlier as `sending`, if it is still as it was read and its reader is still
-    /// active; a reader who left is marked failed. False when the row is not this caller's to send.
-    static func claim(_ delivery: Delivery, db: Database, now: Date) throws -> Bool {
-        let status = try String.fetchOne(
-            db.cachedStatement(sql: "SELECT status FROM subscriber WHERE id = ?"), arguments: [delivery.subscriberId])
-        guard status == Subscriber.Status.active.rawValue else {
-            try skip(delivery, reason: notSent(subscriberStatus: status ?? "removed"), db: db, now: now)
-            return false
-        }
-        try db.cachedStatement(
-            sql: """
-                UPDATE delivery SET state = 'sending', updatedAt = ?
-                WHERE run = ? AND subscriberId = ? AND state = ? AND runAttempts = ?
-                """
-        ).execute(arguments: [now, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts])
-        return db.changesCount > 0
-    }
-
-    /// Why a row of a reader who left after the run began is not sent.
-    static func notSent(subscriberStatus status: String) -> String {
-        "left during the run: the subscriber is \(status) now"
-    }
-
-    /// Marks a row `left` unsent, if it is still as it was read.
-    static func skip(_ delivery: Delivery, reason: String, db: Database, now: Date) throws {
-        try db.cachedStatement(
-            sql: """
-                UPDATE delivery SET state = 'left', reply = ?, updatedAt = ?
-                WHERE run = ? AND subscriberId = ? AND state = ? AND runAttempts = ?
-                """
-        ).execute(arguments: [
-            reason, now, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts,
-        ])
-    }
-
-    static func record(
-        _ delivery: Delivery, outcome: DeliveryOutcome, messageID: String, retryAt: Date?, db: Database, now: Date
-    ) throws {
-        let state: Delivery.State =
-            switch outcome.status {
-            case .accepted: .sent
-            case .rejected: .failed
-            case .inDoubt: .doubt
-            case .deferred: .deferred
-            }
-        try db.cachedStatement(
-            sql: """
-                UPDATE delivery SET state = ?, attempts = ?, runAttempts = ?, replyCode = ?, reply = ?, messageId = ?,
-                    nextAttemptAt = ?, updatedAt = ?
-                WHERE run = ? AND subscriberId = ?
-                """
-        ).execute(arguments: [
-            state.rawValue, delivery.attempts + 1, delivery.runAttempts + 1, outcome.replyCode, outcome.reply,
-            messageID, state == .deferred ? retryAt : nil, now, delivery.run, delivery.subscriberId,
-        ])
-        if outcome.isHardBounce {
-            try db.cachedStatement(
-                sql: "UPDATE subscriber SET status = 'bounced', updatedAt = ? WHERE id = ? AND status = 'active'"
-            ).execute(arguments: [now, delivery.subscriberId])
-        }
-    }
-
-    static func fail(_ delivery: Delivery, reason: String, db: Database, now: Date) throws {
-        try db.cachedStatement(
-            sql: "UPDATE delivery SET state = 'failed', reply = ?, updatedAt = ? WHERE run = ? AND subscriberId = ?"
-        ).execute(arguments: [reason, now, delivery.run, delivery.subscriberId])
-    }
-
-    static func release(_ delivery: Delivery, db: Database, now: Date) throws {
-        let state: Delivery.State = delivery.runAttempts > 0 || delivery.attempts > 0 ? .deferred : .pending
-        try db.cachedStatement(
-            sql: "UPDATE delivery SET state = ?, updatedAt = ? WHERE run = ? AND subscriberId = ?"
-        ).execute(arguments: [state.rawValue, now, delivery.run, delivery.subscriberId])
-    }
-
     /// The run's rows in one state, in subscriber order.
-    public func deliveries(_ run: String, state: Delivery.State, limit: Int = 1_000) throws -> [Delivery] {
+    public func deliveries(_ run: String, state: Delivery.State, limit: Int) throws -> [Delivery] {
         try database.read { db in
             try Delivery.filter(Column("run") == run && Column("state") == state.rawValue).order(Column("subscriberId"))
                 .limit(limit).fetchAll(db)
@@ -591,16 +453,6 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// An edition in the public archive.
-    public struct ArchivedEdition: Sendable, Equatable {
-        public var date: String
-        /// The subject readers got.
-        public var subject: String
-        public var preheader: String
-        /// When it was frozen: its run's first start, or its publication.
-        public var frozenAt: Date
-    }
-
     /// The archive: each edition sent to subscribers or published, newest first, as readers got it (the
     /// latest run's, when an edition had several).
     public func archivedEditions() throws -> [ArchivedEdition] {
@@ -639,21 +491,8 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    /// A run as `digest runs` shows it.
-    public struct RunSummary: Sendable, Equatable {
-        public var name: String
-        public var date: String?
-        public var startedAt: Date
-        public var lastSessionAt: Date?
-        public var finishedAt: Date?
-        public var relay: String?
-        public var recipients: Int
-        public var subject: String?
-        public var counts: [Delivery.State: Int]
-    }
-
     /// Every run, oldest first; with `date`, the runs of that edition (its run, dry runs, later runs).
-    public func runs(date: String? = nil) throws -> [RunSummary] {
+    public func runs(date: String?) throws -> [RunSummary] {
         try database.read { db in
             let rows = try Row.fetchAll(
                 db,
@@ -687,19 +526,6 @@ public final class SQLiteStore: Sendable {
                 db, sql: "SELECT rendering FROM frozenEdition WHERE date = ? AND kind = 'run' ORDER BY frozenAt DESC",
                 arguments: [date]
             ).map { try JSONDecoder().decode(FrozenEdition.self, from: Data($0.utf8)) }
-        }
-    }
-
-    /// A click on story `story` of the edition of `date`, by a person or (as far as can be told) a link scanner.
-    public struct Click: Hashable, Sendable {
-        public var date: String
-        public var story: Int
-        public var scanner: Bool
-
-        public init(date: String, story: Int, scanner: Bool) {
-            self.date = date
-            self.story = story
-            self.scanner = scanner
         }
     }
 
@@ -738,26 +564,6 @@ public final class SQLiteStore: Sendable {
 
     // MARK: What readers did
 
-    /// The ledger's figures of one edition, over its runs to subscribers (not dry runs).
-    public struct EditionFigures: Sendable, Equatable {
-        public var date: String
-        public var runs: [String]
-        public var counts: [Delivery.State: Int]
-        /// Refusals at RCPT saying the mailbox does not exist (the reader is marked bounced).
-        public var hardBounces: Int
-        /// Temporary refusals (4xx) still deferred.
-        public var softBounces: Int
-        /// Readers of these runs with a hard bounce, a soft bounce or a complaint in the reports read since
-        /// (`digest bounces fetch`, webhooks).
-        public var reportedHard: Int
-        public var reportedSoft: Int
-        public var complaints: Int
-        /// Readers of the edition who unsubscribed after it was sent and before the next edition's run.
-        public var unsubscribes: Int
-        /// When the first run started.
-        public var sentAt: Date?
-    }
-
     public func editionFigures(date: String) throws -> EditionFigures {
         try database.read { db in
             let runs = try Row.fetchAll(
@@ -782,7 +588,7 @@ public final class SQLiteStore: Sendable {
                 {
                     let code: Int? = row["replyCode"]
                     let reply: String = row["reply"] ?? ""
-                    if Self.isHardBounce(replyCode: code, reply: reply) { hard += 1 }
+                    if Store.isHardBounce(replyCode: code, reply: reply) { hard += 1 }
                 }
             }
             var unsubscribes = 0
@@ -808,22 +614,6 @@ public final class SQLiteStore: Sendable {
                 reportedHard: reported.hard, reportedSoft: reported.soft, complaints: reported.complaints,
                 unsubscribes: unsubscribes, sentAt: sentAt)
         }
-    }
-
-    /// The rule the ledger marks readers bounced by (550/551/553 at RCPT, 5.1.x when an enhanced code is given).
-    static func isHardBounce(replyCode: Int?, reply: String) -> Bool {
-        guard let code = replyCode, [550, 551, 553].contains(code) else { return false }
-        let words = reply.split(separator: " ")
-        guard words.count >= 2, words[1].split(separator: ".").count == 3 else { return true }
-        return words[1].hasPrefix("5.1.")
-    }
-
-    /// The list's growth per day, over `days` days ending with `last` (in `timeZone`).
-    public struct DayGrowth: Sendable, Equatable {
-        public var date: String
-        public var joined: Int
-        public var left: Int
-        public var bounced: Int
     }
 
     public func growth(days: [(date: String, start: Date, end: Date)]) throws -> [DayGrowth] {

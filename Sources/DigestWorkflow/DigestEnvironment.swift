@@ -61,13 +61,62 @@ public struct DigestEnvironment: Sendable {
         return date
     }
 
-    /// The workspace's store: `digest.sqlite` beside publication.yaml, or the file `DIGEST_DATABASE` names.
-    public func openStore(_ workspace: Workspace) throws -> SQLiteStore {
-        let path = variables["DIGEST_DATABASE"] ?? workspace.root.appendingPathComponent("digest.sqlite").path
+    /// Where the workspace's list is: `DIGEST_STORE_URL`, else the file `DIGEST_DATABASE` names, else `store:` in
+    /// publication.yaml, else `digest.sqlite` beside publication.yaml. A PostgreSQL password comes from
+    /// `DIGEST_STORE_PASSWORD` or the file `DIGEST_STORE_PASSWORD_FILE` names, never from the URL.
+    public func storeLocation(_ workspace: Workspace) throws -> StoreLocation {
+        let value: String
+        let origin: String
+        if let url = variables["DIGEST_STORE_URL"], !url.isEmpty {
+            (value, origin) = (url, "DIGEST_STORE_URL")
+        } else if let path = variables["DIGEST_DATABASE"], !path.isEmpty {
+            return .sqlite(path)
+        } else if let text = try? String(contentsOf: workspace.configFile, encoding: .utf8),
+            let store = Publication.storeSetting(text)
+        {
+            (value, origin) = (store, "store: in publication.yaml")
+        } else {
+            return .sqlite(workspace.root.appendingPathComponent("digest.sqlite").path)
+        }
+        return try storeLocation(value, origin: origin, workspace: workspace)
+    }
+
+    /// A store named by `value` (a path, relative to `base` or the workspace, or a PostgreSQL URL), its password
+    /// from `passwordVariable` (or the file `passwordVariable_FILE` names).
+    public func storeLocation(
+        _ value: String, origin: String, workspace: Workspace, base: URL? = nil,
+        passwordVariable: String = "DIGEST_STORE_PASSWORD"
+    ) throws -> StoreLocation {
+        guard PostgresSettings.isURL(value) else {
+            if value.contains("://") {
+                throw WorkflowError(
+                    "\(origin) must be a path to the SQLite file or a postgres:// URL, not '\(value)'\n"
+                        + "  fix: write postgres://USER@HOST:5432/DATABASE, or leave it out for digest.sqlite")
+            }
+            if value.hasPrefix("/") { return .sqlite(value) }
+            return .sqlite((base ?? workspace.root).appendingPathComponent(value).standardizedFileURL.path)
+        }
+        var settings: PostgresSettings
         do {
-            return try SQLiteStore(path: path)
+            settings = try PostgresSettings(url: value)
         } catch {
-            throw WorkflowError("cannot open the subscriber database \(path): \(error)")
+            throw WorkflowError("\(origin): \(error)")
+        }
+        if let password = try Secrets(variables: variables, workspace: workspace).secret(
+            passwordVariable, what: "store password")
+        {
+            settings.password = String(decoding: password, as: UTF8.self)
+        }
+        return .postgres(settings)
+    }
+
+    /// The workspace's store, opened (and migrated when needed): see `storeLocation`.
+    public func openStore(_ workspace: Workspace) throws -> any ListStore {
+        let location = try storeLocation(workspace)
+        do {
+            return try Store.open(location)
+        } catch {
+            throw WorkflowError("cannot open the subscriber database \(location.description): \(error)")
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 public enum Runs {
     /// One run's readers that need the editor's eye.
     public struct Details: Sendable {
-        public var run: SQLiteStore.RunSummary
+        public var run: Store.RunSummary
         public var inDoubt: [Delivery]
         public var deferred: [Delivery]
         public var failed: [Delivery]
@@ -14,7 +14,7 @@ public enum Runs {
     }
 
     public static func list(workspace explicit: String?, date: String?, environment: DigestEnvironment) throws
-        -> [SQLiteStore.RunSummary]
+        -> [Store.RunSummary]
     {
         let workspace = try environment.workspace(explicit)
         if let date, EditionDate(date) == nil {

@@ -101,7 +101,7 @@ public struct SendSettings: Sendable {
 public final class SubscriberRun: @unchecked Sendable {
     /// The run's name in the ledger.
     public let key: String
-    public let start: SQLiteStore.RunStart
+    public let start: Store.RunStart
     /// Pending and deferred messages at the start of this session.
     public let remaining: Int
     /// Where the messages go, for the editor: the relay's URL or the Maildir.
@@ -112,11 +112,11 @@ public final class SubscriberRun: @unchecked Sendable {
     public var changedSinceFrozen: [String] = []
     /// The subject readers of this run get: the frozen one.
     public var subject: String = ""
-    let store: SQLiteStore
+    let store: any ListStore
 
     /// A run over `store`'s ledger run `key` (already started), each message built by `builder`.
     public init(
-        store: SQLiteStore, key: String, start: SQLiteStore.RunStart, builder: DigestMessageBuilder,
+        store: any ListStore, key: String, start: Store.RunStart, builder: DigestMessageBuilder,
         options: SendOptions, via: String, now: @escaping @Sendable () -> Date = Date.init,
         returnPath: BounceAddress? = nil, makeTransport: @escaping BulkSender.TransportFactory
     ) throws {
@@ -186,7 +186,7 @@ public final class SubscriberRun: @unchecked Sendable {
         }
         let start = try store.startRun(
             key, resendInDoubt: settings.resendInDoubt, now: environment.now(),
-            plan: SQLiteStore.RunPlan(
+            plan: Store.RunPlan(
                 date: date, freeze: current, kind: settings.dryRun == nil ? .run : .dryRun, relay: relay,
                 supersedes: supersedes))
         // Every message of a run, resumed or not, is built from what it froze at its first start.

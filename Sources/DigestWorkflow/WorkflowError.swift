@@ -12,6 +12,8 @@ public struct WorkflowError: Error, CustomStringConvertible {
         case notAllDelivered
         /// Some feeds could not be read.
         case someFeedsFailed
+        /// A server the verb needs could not be used (the bounce mailbox): EX_UNAVAILABLE, 69.
+        case unavailable
     }
 
     public var message: String

@@ -183,3 +183,57 @@ struct PublicationBulkMailTests {
         #expect(throws: Problems.self) { try Publication.decode(text, file: "publication.yaml") }
     }
 }
+
+@Suite("Publication config: the bounce mailbox")
+struct PublicationBounceMailboxTests {
+    func decode(_ bounce: String) throws -> Publication {
+        try Publication.decode(PublicationBulkMailTests.base + "\nbounce:\n" + bounce, file: "publication.yaml")
+    }
+
+    func problems(_ bounce: String) -> [String] {
+        do {
+            _ = try decode(bounce)
+            return []
+        } catch let problems as Problems {
+            return problems.all.map(\.message)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    @Test func anIMAPSMailboxWithItsDefaultsIsRead() throws {
+        let bounce = try #require(
+            try decode("  domain: bounce.example.com\n  mailbox: imaps://bounces@mail.example.com/INBOX\n").bounce)
+        let mailbox = try #require(bounce.mailbox)
+        #expect(mailbox.isPOP3 == false && mailbox.implicitTLS)
+        #expect(mailbox.port == 993 && mailbox.user == "bounces" && mailbox.folder == "INBOX")
+        #expect(mailbox.server == "imaps://mail.example.com:993")
+        #expect(bounce.after == .keep && bounce.softLimit == 3 && bounce.softDays == 15 && bounce.caFile == nil)
+    }
+
+    @Test func aPOP3MailboxWithDeleteAndItsOwnLimitsIsRead() throws {
+        let bounce = try #require(
+            try decode(
+                "  domain: bounce.example.com\n  mailbox: pop3s://b%40x@pop.example.com\n  after: delete\n"
+                    + "  soft_limit: 5\n  soft_days: 30\n  ca_file: ca.pem\n"
+            ).bounce)
+        #expect(bounce.mailbox?.isPOP3 == true && bounce.mailbox?.port == 995)
+        #expect(bounce.after == .delete && bounce.softLimit == 5 && bounce.softDays == 30 && bounce.caFile == "ca.pem")
+        #expect(try decode("  domain: b.example.com\n  mailbox: imap://u@h/Bounces\n  after: move:Done\n").bounce?.after
+            == .move("Done"))
+    }
+
+    @Test func aPasswordInTheURLIsRefusedWithTheVariableToUse() {
+        let messages = problems("  domain: bounce.example.com\n  mailbox: imaps://bounces:hunter2@mail.example.com/\n")
+        #expect(messages.count == 1)
+        #expect(messages.first?.contains("DIGEST_BOUNCE_PASSWORD") == true)
+    }
+
+    @Test func badMailboxSettingsAreNamed() {
+        #expect(problems("  domain: b.example.com\n  mailbox: https://mail.example.com/\n").first?.contains("imaps://") == true)
+        #expect(problems("  domain: b.example.com\n  mailbox: imaps://mail.example.com/\n").first?.contains("no user") == true)
+        #expect(problems("  domain: b.example.com\n  mailbox: imaps://u@h/\n  after: archive\n").first?.contains("keep, delete or move:FOLDER") == true)
+        #expect(problems("  domain: b.example.com\n  mailbox: pop3s://u@h\n  after: move:Done\n").first?.contains("POP3") == true)
+        #expect(problems("  domain: b.example.com\n  mailbox: imaps://u@h/\n  soft_limit: 0\n").count == 1)
+    }
+}

@@ -8,9 +8,8 @@ import Testing
 struct BounceStoreTests {
     let start = Date(timeIntervalSince1970: 1_790_000_000)
 
-    func store(_ addresses: [String]) throws -> SQLiteStore {
-        let store = try SQLiteStore(
-            path: try Repository.temporaryFolder("bounces").appendingPathComponent("a.sqlite").path)
+    func store(_ kind: StoreKind, _ addresses: [String]) async throws -> any ListStore {
+        let store = try await kind.make("bounces")
         for address in addresses {
             _ = try store.add(try #require(EmailAddress(address)), name: "", source: "test", now: start)
         }
@@ -25,8 +24,10 @@ struct BounceStoreTests {
             replyCode: "", diagnostic: "", reason: reason, source: "file", at: at)
     }
 
-    @Test func aHardBounceTakesTheReaderOffAtOnceAndSaysWhy() throws {
-        let store = try store(["dead@example.org", "alive@example.org"])
+    @Test(arguments: StoreKind.allCases) func aHardBounceTakesTheReaderOffAtOnceAndSaysWhy(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, ["dead@example.org", "alive@example.org"])
         let outcomes = try store.recordBounces(
             [try event("<r1@mx>", "dead@example.org", .hard, at: start, status: "5.1.1", reason: "mailbox-unknown")],
             policy: BouncePolicy(), now: start)
@@ -38,8 +39,10 @@ struct BounceStoreTests {
             reasons[EmailAddress("dead@example.org")!]?.hasPrefix("hard bounce 5.1.1 mailbox-unknown (file, ") == true)
     }
 
-    @Test func softBouncesRemoveAReaderOnlyAtTheLimitWithinTheWindow() throws {
-        let store = try store(["full@example.org"])
+    @Test(arguments: StoreKind.allCases) func softBouncesRemoveAReaderOnlyAtTheLimitWithinTheWindow(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, ["full@example.org"])
         let policy = BouncePolicy(softLimit: 3, softDays: 15)
         let day: TimeInterval = 86_400
         // Two soft bounces, then a gap longer than the window: the count starts again.
@@ -66,8 +69,8 @@ struct BounceStoreTests {
         #expect(try store.subscriber(EmailAddress("full@example.org")!)?.status == .bounced)
     }
 
-    @Test func aRefusalOfTheMessageNeverRemovesAReader() throws {
-        let store = try store(["reader@example.org"])
+    @Test(arguments: StoreKind.allCases) func aRefusalOfTheMessageNeverRemovesAReader(_ kind: StoreKind) async throws {
+        let store = try await store(kind, ["reader@example.org"])
         for index in 0..<10 {
             let at = start + Double(index)
             #expect(
@@ -78,8 +81,10 @@ struct BounceStoreTests {
         #expect(try store.subscriber(EmailAddress("reader@example.org")!)?.status == .active)
     }
 
-    @Test func aComplaintMarksTheReaderComplainedEvenAfterTheyLeft() throws {
-        let store = try store(["angry@example.org", "gone@example.org"])
+    @Test(arguments: StoreKind.allCases) func aComplaintMarksTheReaderComplainedEvenAfterTheyLeft(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, ["angry@example.org", "gone@example.org"])
         _ = try store.setStatus(EmailAddress("gone@example.org")!, to: .unsubscribed, now: start)
         let outcomes = try store.recordBounces(
             [
@@ -92,8 +97,10 @@ struct BounceStoreTests {
         #expect(try store.offListReasons(status: .complained).count == 2)
     }
 
-    @Test func aReportReadTwiceCountsOnceAndUnknownAddressesAreSaidSo() throws {
-        let store = try store(["full@example.org"])
+    @Test(arguments: StoreKind.allCases) func aReportReadTwiceCountsOnceAndUnknownAddressesAreSaidSo(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, ["full@example.org"])
         let soft = try event("<same@mx>", "full@example.org", .soft, at: start)
         #expect(try store.recordBounces([soft], policy: BouncePolicy(), now: start) == [.counted(soft: 1)])
         #expect(try store.recordBounces([soft], policy: BouncePolicy(), now: start) == [.duplicate])
@@ -104,8 +111,10 @@ struct BounceStoreTests {
         #expect(try store.bounceEvents(for: EmailAddress("full@example.org")!).count == 1)
     }
 
-    @Test func aMailboxMessageIsProcessedOnceWithItsEventsInOneTransaction() throws {
-        let store = try store(["dead@example.org"])
+    @Test(arguments: StoreKind.allCases) func aMailboxMessageIsProcessedOnceWithItsEventsInOneTransaction(
+        _ kind: StoreKind
+    ) async throws {
+        let store = try await store(kind, ["dead@example.org"])
         let events = [try event("<r1@mx>", "dead@example.org", .hard, at: start)]
         #expect(
             try store.recordMailboxMessage(
@@ -122,5 +131,24 @@ struct BounceStoreTests {
                 == [.duplicate])
         #expect(try store.processedMailboxMessages(mailbox: "imaps://b@mx/INBOX") == ["7/1", "8/1"])
         #expect(try store.processedMailboxMessages(mailbox: "pop3s://b@mx/") == [])
+    }
+
+    @Test(arguments: StoreKind.allCases) func aComplaintAboutAConfirmationBlocksTheAddressForGood(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, [])
+        let ana = try #require(EmailAddress("ana@example.org"))
+        guard case .send = try await store.requestSignup(ana, name: "Ana", interval: 600, now: start) else {
+            Issue.record("the sign-up sends nothing")
+            return
+        }
+        #expect(
+            try store.recordBounces(
+                [try event("arf", "ana@example.org", .complaint, at: start)], policy: BouncePolicy(), now: start)
+                == [.complained])
+        #expect(try store.pendingSignups().isEmpty)
+        #expect(try store.subscriber(ana)?.status == .complained)
+        #expect(
+            try await store.requestSignup(ana, name: "Ana", interval: 600, now: start + 700) == .refused(.complained))
     }
 }

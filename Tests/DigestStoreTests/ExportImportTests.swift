@@ -40,12 +40,12 @@ struct ExportImportTests {
             }
     }
 
-    @Test(arguments: fixtures.map(\.file))
-    func everyReaderOfAnExportLandsWithTheStatusTheServiceGaveThem(_ file: String) throws {
+    @Test(arguments: fixtures.map(\.file), StoreKind.allCases)
+    func everyReaderOfAnExportLandsWithTheStatusTheServiceGaveThem(_ file: String, _ kind: StoreKind) async throws {
         let data = try Data(contentsOf: Self.folder.appendingPathComponent(file))
         let result = try SubscriberCSV.parse(data, fileName: file)
         #expect(result.service == Self.fixtures.first { $0.file == file }?.service)
-        let store = try SQLiteStore(path: try Repository.temporaryFolder("exports").appendingPathComponent("a.sqlite").path)
+        let store = try await kind.make("exports")
         _ = try store.importRows(result.rows, source: "import:\(file)", service: result.service.rawValue, now: Date())
         let expectedRows = Self.rawAddresses(data)
         #expect(!expectedRows.isEmpty)
@@ -114,16 +114,18 @@ struct ExportImportTests {
         #expect(result.rejected[0].reason.contains("unknown status 'whatever'"))
     }
 
-    @Test func exportKeepsConsentTagsAndAttributesThroughAnotherImport() throws {
+    @Test(arguments: StoreKind.allCases) func exportKeepsConsentTagsAndAttributesThroughAnotherImport(_ kind: StoreKind)
+        async throws
+    {
         let data = try Data(contentsOf: Self.folder.appendingPathComponent("subscribed_members_export_3f2a1b.csv"))
         let parsed = try SubscriberCSV.parse(data, fileName: "subscribed_members_export_3f2a1b.csv")
-        let first = try SQLiteStore(path: try Repository.temporaryFolder("exports").appendingPathComponent("a.sqlite").path)
+        let first = try await kind.make("exports")
         _ = try first.importRows(parsed.rows, source: "import:mc.csv", service: "mailchimp", now: Date())
         var text = SubscriberCSV.header()
         try first.forEachSubscriber(status: nil) { text += SubscriberCSV.line($0) }
         let again = try SubscriberCSV.parse(Data(text.utf8), fileName: "backup.csv")
         #expect(again.service == .digest)
-        let second = try SQLiteStore(path: try Repository.temporaryFolder("exports").appendingPathComponent("b.sqlite").path)
+        let second = try await kind.make("exports")
         _ = try second.importRows(again.rows, source: "import:backup.csv", service: "digest", now: Date())
         let before = try #require(try first.subscriber(EmailAddress("mailchimp-active-1@example.org")!))
         let after = try #require(try second.subscriber(EmailAddress("mailchimp-active-1@example.org")!))
@@ -136,28 +138,33 @@ struct ExportImportTests {
         #expect(after.name == "Ana Haddad")
     }
 
-    @Test func addressesThatDifferOnlyInCaseAreKeptAsTwoAndSaidSo() throws {
+    @Test(arguments: StoreKind.allCases) func addressesThatDifferOnlyInCaseAreKeptAsTwoAndSaidSo(_ kind: StoreKind)
+        async throws
+    {
         let result = try SubscriberCSV.parse(
             Data("email,status\nbob@example.com,active\nBob@EXAMPLE.COM,active\n".utf8))
         #expect(result.rows.count == 2)
         #expect(result.caseVariants.map(\.line) == [3])
         #expect(result.caseVariants[0].description.contains("Bob@example.com and bob@example.com"))
-        let store = try SQLiteStore(path: try Repository.temporaryFolder("case").appendingPathComponent("a.sqlite").path)
+        let store = try await kind.make("case")
         _ = try store.importRows([result.rows[0]], source: "1", now: Date())
         let counts = try store.importRows(
             try SubscriberCSV.parse(Data("email,status\nBOB@example.com,active\n".utf8)).rows, source: "2", now: Date())
         #expect(counts.caseVariants.map(\.other.description) == ["bob@example.com"])
     }
 
-    @Test func aReaderWhoUnsubscribedCanComeBackButABouncedOneOnlyWhenTheEditorOverrides() throws {
-        let store = try SQLiteStore(path: try Repository.temporaryFolder("back").appendingPathComponent("a.sqlite").path)
+    @Test(arguments: StoreKind.allCases) func aReaderWhoUnsubscribedCanComeBackButABouncedOneOnlyWhenTheEditorOverrides(
+        _ kind: StoreKind
+    ) async throws {
+        let store = try await kind.make("back")
         let rows = try SubscriberCSV.parse(
             Data("email,status\nu@example.org,unsubscribed\nb@example.org,bounced\nc@example.org,spam\n".utf8)
         ).rows
         _ = try store.importRows(rows, source: "import", now: Date())
         let now = Date()
-        #expect(try store.resubscribe(EmailAddress("u@example.org")!, source: "add --resubscribe", now: now)
-            == .resubscribed(from: .unsubscribed))
+        #expect(
+            try store.resubscribe(EmailAddress("u@example.org")!, source: "add --resubscribe", now: now)
+                == .resubscribed(from: .unsubscribed))
         let back = try #require(try store.subscriber(EmailAddress("u@example.org")!))
         #expect(back.status == .active)
         #expect(back.source == "add --resubscribe")

@@ -38,17 +38,20 @@ final class ScriptedTransport: MailTransport, @unchecked Sendable {
 
 @Suite("Delivery ledger")
 struct LedgerTests {
-    func store(readers: Int) throws -> SQLiteStore {
-        let folder = try Repository.temporaryFolder("ledger")
-        let store = try SQLiteStore(path: folder.appendingPathComponent("digest.sqlite").path)
+    func store(_ kind: StoreKind, readers: Int) async throws -> any ListStore {
+        try fill(try await kind.make("ledger"), readers: readers)
+    }
+
+    func fill(_ store: any ListStore, readers: Int) throws -> any ListStore {
         var text = "email,name\n"
         for index in 0..<readers { text += "r\(index)@example.org,R \(index)\n" }
-        _ = try store.importRows(try SubscriberCSV.parse(Data(text.utf8), status: .active).rows, source: "test", now: Date())
+        _ = try store.importRows(
+            try SubscriberCSV.parse(Data(text.utf8), status: .active).rows, source: "test", now: Date())
         return store
     }
 
     func sender(
-        _ store: SQLiteStore, _ transport: ScriptedTransport,
+        _ store: any ListStore, _ transport: ScriptedTransport,
         options: SendOptions = SendOptions(connections: 3, backoff: 0.001)
     ) -> BulkSender {
         BulkSender(
@@ -61,8 +64,10 @@ struct LedgerTests {
             makeTransport: { transport })
     }
 
-    @Test func runRecordsTheActiveReadersOnceAndResumesWithThatList() throws {
-        let store = try store(readers: 10)
+    @Test(arguments: StoreKind.allCases) func runRecordsTheActiveReadersOnceAndResumesWithThatList(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, readers: 10)
         try store.setStatus(EmailAddress("r3@example.org")!, to: .unsubscribed, now: Date())
         let first = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         #expect(first.isNew && first.recipients == 9)
@@ -71,8 +76,10 @@ struct LedgerTests {
         #expect(!again.isNew && again.recipients == 9)
     }
 
-    @Test func everyReaderGetsExactlyOneMessageAndTheLedgerSaysSo() throws {
-        let store = try store(readers: 200)
+    @Test(arguments: StoreKind.allCases) func everyReaderGetsExactlyOneMessageAndTheLedgerSaysSo(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, readers: 200)
         let transport = ScriptedTransport { _, _ in .accepted }
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         sender(store, transport).send(remaining: 200)
@@ -85,8 +92,10 @@ struct LedgerTests {
         #expect(transport.attempts.values.allSatisfy { $0 == 1 })
     }
 
-    @Test func temporaryFailuresAreRetriedThenLeftForTheNextRun() throws {
-        let store = try store(readers: 5)
+    @Test(arguments: StoreKind.allCases) func temporaryFailuresAreRetriedThenLeftForTheNextRun(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, readers: 5)
         let transport = ScriptedTransport { address, attempt in
             if address.description == "r1@example.org" { return attempt < 3 ? .deferred : .accepted }
             if address.description == "r2@example.org" { return .deferred }
@@ -105,8 +114,10 @@ struct LedgerTests {
         #expect(transport.attempts[EmailAddress("r2@example.org")!] == 5)
     }
 
-    @Test func hardBounceMarksTheSubscriberBouncedButAPolicyRefusalDoesNot() throws {
-        let store = try store(readers: 3)
+    @Test(arguments: StoreKind.allCases) func hardBounceMarksTheSubscriberBouncedButAPolicyRefusalDoesNot(
+        _ kind: StoreKind
+    ) async throws {
+        let store = try await store(kind, readers: 3)
         _ = try store.startRun("e", resendInDoubt: false, now: Date())
         let ledger = LedgerPipeline(store: store, run: "e", maxRunAttempts: 3)
         defer { try? ledger.close() }
@@ -129,8 +140,10 @@ struct LedgerTests {
         #expect(try store.deliveryCounts("e") == [.failed: 2, .pending: 1])
     }
 
-    @Test func messagesInFlightAtACrashAreInDoubtAndResentOnlyWhenAsked() throws {
-        let store = try store(readers: 3)
+    @Test(arguments: StoreKind.allCases) func messagesInFlightAtACrashAreInDoubtAndResentOnlyWhenAsked(
+        _ kind: StoreKind
+    ) async throws {
+        let store = try await store(kind, readers: 3)
         _ = try store.startRun("e", resendInDoubt: false, now: Date())
         let ledger = LedgerPipeline(store: store, run: "e", maxRunAttempts: 3)
         defer { try? ledger.close() }
@@ -146,16 +159,16 @@ struct LedgerTests {
         #expect(try store.deliveryCounts("e") == [.pending: 3])
     }
 
-    @Test func limitSendsOnlyTheNextN() throws {
-        let store = try store(readers: 20)
+    @Test(arguments: StoreKind.allCases) func limitSendsOnlyTheNextN(_ kind: StoreKind) async throws {
+        let store = try await store(kind, readers: 20)
         let transport = ScriptedTransport { _, _ in .accepted }
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         sender(store, transport, options: SendOptions(connections: 4, limit: 7)).send(remaining: 20)
         #expect(try store.deliveryCounts("2017-11-18") == [.sent: 7, .pending: 13])
     }
 
-    @Test func rateLimitSpacesMessages() throws {
-        let store = try store(readers: 10)
+    @Test(arguments: StoreKind.allCases) func rateLimitSpacesMessages(_ kind: StoreKind) async throws {
+        let store = try await store(kind, readers: 10)
         let transport = ScriptedTransport { _, _ in .accepted }
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         let started = Date()
@@ -164,8 +177,8 @@ struct LedgerTests {
         #expect(Date().timeIntervalSince(started) >= 0.18)
     }
 
-    @Test func readerWhoLeftDuringTheRunGetsNothing() throws {
-        let store = try store(readers: 3)
+    @Test(arguments: StoreKind.allCases) func readerWhoLeftDuringTheRunGetsNothing(_ kind: StoreKind) async throws {
+        let store = try await store(kind, readers: 3)
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         try store.setStatus(EmailAddress("r1@example.org")!, to: .unsubscribed, now: Date())
         let transport = ScriptedTransport { _, _ in .accepted }
@@ -174,11 +187,12 @@ struct LedgerTests {
         #expect(try store.deliveryCounts("2017-11-18") == [.sent: 2, .left: 1])
     }
 
-    @Test func twoSendersOnOneRunNeverSendTheSameReader() throws {
-        let first = try store(readers: 400)
+    @Test(arguments: StoreKind.allCases) func twoSendersOnOneRunNeverSendTheSameReader(_ kind: StoreKind) async throws {
+        let location = try await kind.location("ledger")
+        let first = try fill(try await location.open(), readers: 400)
         _ = try first.startRun("2017-11-18", resendInDoubt: false, now: Date())
-        // A second process on the same file: its own connections to it.
-        let second = try SQLiteStore(path: first.path)
+        // A second process on the same store: its own connections to it.
+        let second = try await location.open()
         let transport = ScriptedTransport { _, _ in .accepted }
         let senders = [sender(first, transport), sender(second, transport)]
         DispatchQueue.concurrentPerform(iterations: 2) { senders[$0].send(remaining: 400) }
@@ -196,8 +210,8 @@ struct LedgerTests {
         return ticket
     }
 
-    @Test func replyIsCommittedNoLaterThanTheNextClaim() throws {
-        let store = try store(readers: 3)
+    @Test(arguments: StoreKind.allCases) func replyIsCommittedNoLaterThanTheNextClaim(_ kind: StoreKind) async throws {
+        let store = try await store(kind, readers: 3)
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         let ledger = LedgerPipeline(store: store, run: "2017-11-18", maxRunAttempts: 3)
         defer { try? ledger.close() }
@@ -216,8 +230,10 @@ struct LedgerTests {
         #expect(try store.deliveries("2017-11-18", state: .sending).map(\.email.description) == ["r1@example.org"])
     }
 
-    @Test func readerWhoLeavesAfterTheRowWasReadIsNotClaimed() throws {
-        let store = try store(readers: 3)
+    @Test(arguments: StoreKind.allCases) func readerWhoLeavesAfterTheRowWasReadIsNotClaimed(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, readers: 3)
         _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
         let ledger = LedgerPipeline(store: store, run: "2017-11-18", maxRunAttempts: 3)
         defer { try? ledger.close() }

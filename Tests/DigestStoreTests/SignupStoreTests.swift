@@ -6,12 +6,14 @@ import Testing
 
 @Suite("Pending sign-ups")
 struct SignupStoreTests {
-    func store() throws -> SQLiteStore {
-        try SQLiteStore(path: try Repository.temporaryFolder("signup").appendingPathComponent("a.sqlite").path)
+    func store(_ kind: StoreKind) async throws -> any ListStore {
+        try await kind.make("signup")
     }
 
-    @Test func oneConfirmationPerIntervalAndTheSameLinkUntilConfirmed() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func oneConfirmationPerIntervalAndTheSameLinkUntilConfirmed(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind)
         let ana = EmailAddress("ana@example.org")!
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         guard case .send(let nonce) = try await store.requestSignup(ana, name: "Ana", interval: 600, now: start) else {
@@ -34,21 +36,31 @@ struct SignupStoreTests {
         #expect(try await store.requestSignup(ana, name: "", interval: 600, now: start + 900) == .alreadyActive)
     }
 
-    @Test func bouncedAndComplainedCannotSignUpUnsubscribedCan() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func bouncedAndComplainedCannotSignUpUnsubscribedCan(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind)
         let rows = try SubscriberCSV.parse(
             Data("email,status\nu@example.org,unsubscribed\nb@example.org,bounced\nc@example.org,complained\n".utf8)
         ).rows
         _ = try store.importRows(rows, source: "import", now: Date())
         let now = Date()
-        #expect(try await store.requestSignup(EmailAddress("b@example.org")!, name: "", interval: 0, now: now) == .refused(.bounced))
-        #expect(try await store.requestSignup(EmailAddress("c@example.org")!, name: "", interval: 0, now: now) == .refused(.complained))
-        guard case .send(let nonce) = try await store.requestSignup(EmailAddress("u@example.org")!, name: "", interval: 0, now: now)
+        #expect(
+            try await store.requestSignup(EmailAddress("b@example.org")!, name: "", interval: 0, now: now)
+                == .refused(.bounced))
+        #expect(
+            try await store.requestSignup(EmailAddress("c@example.org")!, name: "", interval: 0, now: now)
+                == .refused(.complained))
+        guard
+            case .send(let nonce) = try await store.requestSignup(
+                EmailAddress("u@example.org")!, name: "", interval: 0, now: now)
         else {
             Issue.record("an unsubscribed reader cannot sign up again")
             return
         }
-        guard case .confirmed(let back) = try await store.confirmSignup(EmailAddress("u@example.org")!, nonce: nonce, now: now)
+        guard
+            case .confirmed(let back) = try await store.confirmSignup(
+                EmailAddress("u@example.org")!, nonce: nonce, now: now)
         else {
             Issue.record("an unsubscribed reader cannot confirm")
             return
@@ -56,8 +68,9 @@ struct SignupStoreTests {
         #expect(back.status == .active && back.source == "form" && back.confirmedAt == now)
     }
 
-    @Test func unconfirmedSignUpsArePurgedAfterTheyExpire() async throws {
-        let store = try store()
+    @Test(arguments: StoreKind.allCases) func unconfirmedSignUpsArePurgedAfterTheyExpire(_ kind: StoreKind) async throws
+    {
+        let store = try await store(kind)
         let start = Date(timeIntervalSince1970: 1_700_000_000)
         for (index, day) in [0.0, 3, 8].enumerated() {
             _ = try await store.requestSignup(

@@ -68,9 +68,8 @@ struct SubscriberCSVTests {
         #expect(throws: SubscriberCSV.FileError.self) { try SubscriberCSV.parse(Data([0xFF, 0xFE, 0x00])) }
     }
 
-    @Test func exportedCSVImportsBackToTheSameList() throws {
-        let folder = try Repository.temporaryFolder("csv")
-        let store = try SQLiteStore(path: folder.appendingPathComponent("a.sqlite").path)
+    @Test(arguments: StoreKind.allCases) func exportedCSVImportsBackToTheSameList(_ kind: StoreKind) async throws {
+        let store = try await kind.make("csv")
         let rows = try parse(
             "email,name,status\na@example.org,\"Haddad, Ana\",active\nb@example.org,\"Say \"\"hi\"\"\",bounced\n"
         ).rows
@@ -82,13 +81,13 @@ struct SubscriberCSVTests {
         #expect(again.rows.map(\.status) == [.active, .bounced])
     }
 
-    @Test func hundredThousandRowsImportInOneTransaction() throws {
+    @Test(arguments: StoreKind.allCases) func hundredThousandRowsImportInOneTransaction(_ kind: StoreKind) async throws
+    {
         var text = "email,name\n"
         for index in 0..<100_000 { text += "reader\(index)@example.org,Reader \(index)\n" }
         let result = try parse(text, status: .active)
         #expect(result.rows.count == 100_000)
-        let folder = try Repository.temporaryFolder("csv")
-        let store = try SQLiteStore(path: folder.appendingPathComponent("big.sqlite").path)
+        let store = try await kind.make("csv")
         let counts = try store.importRows(result.rows, source: "big", now: Date())
         #expect(counts.added == 100_000)
         #expect(try store.counts()[.active] == 100_000)
@@ -96,9 +95,8 @@ struct SubscriberCSVTests {
         #expect(try store.importRows(result.rows, source: "big", now: Date()) == ImportCounts(unchanged: 100_000))
     }
 
-    @Test func importNeverReactivatesAReaderWhoLeft() throws {
-        let folder = try Repository.temporaryFolder("csv")
-        let store = try SQLiteStore(path: folder.appendingPathComponent("a.sqlite").path)
+    @Test(arguments: StoreKind.allCases) func importNeverReactivatesAReaderWhoLeft(_ kind: StoreKind) async throws {
+        let store = try await kind.make("csv")
         _ = try store.importRows(try parse("email,status\na@example.org,unsubscribed\n").rows, source: "1", now: Date())
         let counts = try store.importRows(
             try parse("email,status\na@example.org,active\n").rows, source: "2", now: Date())
