@@ -78,4 +78,70 @@ struct PostfixBounceTests {
         #expect(recipients.sorted() == unknown)
         await postfix.stop()
     }
+
+    /// Issue 16's whole loop: `digest send` through Postfix, whose DSNs land in a Dovecot mailbox; `digest
+    /// bounces fetch` over IMAPS takes exactly the unknown readers off; the next `digest send` skips them.
+    @Test func theWholeLoopDSNsFromPostfixFetchedOverIMAPSTakeTheDeadAddressesOffBeforeTheNextEdition()
+        async throws
+    {
+        let existing = (1...7).map { "dtreader\($0)@list.test" }
+        let unknown = ["gone1@list.test", "gone2@list.test", "gone3@list.test"]
+        let password = "postfix-loop-password"
+        let dovecot = try await DovecotTestServer.start(users: [("bounces", password)])
+        let postfix = try await PostfixTestServer.start(
+            mailboxes: existing, maildirs: ["bounces@bounce.test": dovecot.maildir(of: "bounces")])
+        let workspace = try await cli.workspaceCopy(readers: existing + unknown)
+        let config = workspace.appendingPathComponent("publication.yaml")
+        let bounce = """
+            bounce:
+              domain: bounce.test
+              mailbox: \(dovecot.imapsURL(user: "bounces"))
+              after: move:Processed
+
+            """
+        try (try String(contentsOf: config, encoding: .utf8) + bounce).write(
+            to: config, atomically: true, encoding: .utf8)
+        let environment = Self.key.merging([
+            "DIGEST_BOUNCE_PASSWORD": password, "DIGEST_BOUNCE_CA_FILE": dovecot.caFile,
+        ]) { $1 }
+
+        let sent = try await cli.digest(
+            ["send", "2017-11-18", "--yes", "--smtp", postfix.url], in: workspace, environment: environment)
+        #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+        try await postfix.waitForMessages(for: "bounces@bounce.test", count: 3, timeout: 90)
+
+        let fetched = try await cli.digest(["bounces", "fetch"], in: workspace, environment: environment)
+        #expect(fetched.status == 0, "\(fetched.stdout)\(fetched.stderr)\n\(dovecot.log())")
+        for reader in unknown {
+            #expect(try cli.status(of: reader, in: workspace) == "bounced", "\(reader)\n\(fetched.stdout)")
+        }
+        for reader in existing { #expect(try cli.status(of: reader, in: workspace) == "active") }
+        #expect(try dovecot.messages(of: "bounces", folder: "Processed").count == 3)
+        #expect(try dovecot.messages(of: "bounces").isEmpty)
+        // Again: nothing new, nothing counted twice.
+        let again = try await cli.digest(["bounces", "fetch"], in: workspace, environment: environment)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(
+            try SQLiteStore(path: workspace.appendingPathComponent("digest.sqlite").path).bounceEvents(runs: [
+                "2017-11-18"
+            ]).count == 3)
+
+        // The next edition, the next day's, skips them.
+        let editions = workspace.appendingPathComponent("Editions")
+        try FileManager.default.createDirectory(
+            at: editions.appendingPathComponent("2017-11-19"), withIntermediateDirectories: true)
+        let today = try String(
+            contentsOf: editions.appendingPathComponent("2017-11-18/edition.yaml"), encoding: .utf8)
+        try today.replacingOccurrences(of: "date: 2017-11-18", with: "date: 2017-11-19").write(
+            to: editions.appendingPathComponent("2017-11-19/edition.yaml"), atomically: true, encoding: .utf8)
+        let next = try await cli.digest(
+            ["send", "2017-11-19", "--yes", "--no-check", "--smtp", postfix.url], in: workspace,
+            environment: environment)
+        #expect(next.status == 0, "\(next.stdout)\(next.stderr)")
+        #expect(next.stdout.contains("7 sent"), "\(next.stdout)")
+        try await postfix.waitForMessages(for: "dtreader1@list.test", count: 2, timeout: 60)
+        #expect(postfix.messages(for: "bounces@bounce.test").isEmpty, "no new DSN: nobody unknown was mailed")
+        await postfix.stop()
+        await dovecot.stop()
+    }
 }
