@@ -186,6 +186,9 @@ struct ServeCommand: AsyncParsableCommand {
                 "note: DIGEST_UNSUBSCRIBE_KEY (or DIGEST_UNSUBSCRIBE_KEY_FILE) is not set, so /unsubscribe answers 503; "
                     + "set it to the key digest send signs with")
         }
+        // Before "listening" is printed: a client (or a test) may send SIGTERM the moment it reads that line.
+        let stop = Interrupt(message: "\nStopping after the requests in progress…\n") { server.shutdown() }
+        defer { stop.cancel() }
         Console.out("digest serve: listening on http://\(server.address)/")
         if let desk {
             Console.out("digest serve: sign-ups at http://\(server.address)/subscribe (links to \(desk.publicURL))")
@@ -198,8 +201,6 @@ struct ServeCommand: AsyncParsableCommand {
             let latest = workspace.editionDates().last ?? today
             Console.out("digest serve: preview at http://\(server.address)/preview/\(latest)")
         }
-        let stop = Interrupt(message: "\nStopping after the requests in progress…\n") { server.shutdown() }
-        defer { stop.cancel() }
         try await server.run()
         Console.out("digest serve: stopped")
     }
@@ -212,6 +213,10 @@ struct ServeCommand: AsyncParsableCommand {
         let secrets = Secrets(variables: variables, workspace: workspace)
         var settings = BounceWebhooks.Settings()
         settings.bounceAddress = try secrets.bounceAddress(publication.bounce, listID: publication.listID)
+        if let bounce = publication.bounce {
+            // The same rule as digest bounces fetch: soft_limit soft bounces within soft_days days.
+            settings.policy = BouncePolicy(softLimit: bounce.softLimit, softDays: bounce.softDays)
+        }
         if webhooks.contains("ses") {
             var pinned: String?
             if let path = variables["DIGEST_SNS_CERT_FILE"], !path.isEmpty {

@@ -45,7 +45,9 @@ struct SNSVerifierTests {
             "-----BEGIN CERTIFICATE-----\n\(Data(bytes).base64EncodedString())\n-----END CERTIFICATE-----\n"
         }
         for length in stride(from: 0, to: der.count, by: 7) {
-            #expect(throws: (any Error).self) { try SNSVerifier.publicKey(certificatePEM: wrap(Array(der.prefix(length)))) }
+            #expect(throws: (any Error).self) {
+                try SNSVerifier.publicKey(certificatePEM: wrap(Array(der.prefix(length))))
+            }
         }
         var generator = SeededGenerator(seed: 16)
         for _ in 0..<2_000 {
@@ -60,12 +62,15 @@ struct SNSVerifierTests {
 
     @Test func aCertificateWithAnECOrAShortRSAKeyIsRefused() async throws {
         let folder = try Repository.temporaryFolder("sns-keys")
-        for (name, key) in [("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]), ("rsa1024", ["-newkey", "rsa:1024"])] {
+        for (name, key) in [
+            ("ec", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]), ("rsa1024", ["-newkey", "rsa:1024"]),
+        ] {
             let certificate = folder.appendingPathComponent("\(name).pem")
             let made = try await Subprocess.run(
                 "/usr/bin/openssl",
                 ["req", "-x509"] + key + [
-                    "-nodes", "-keyout", folder.appendingPathComponent("\(name)-key.pem").path, "-out", certificate.path,
+                    "-nodes", "-keyout", folder.appendingPathComponent("\(name)-key.pem").path, "-out",
+                    certificate.path,
                     "-subj", "/CN=sns.amazonaws.com", "-days", "1",
                 ])
             #expect(made.status == 0, "\(made.stderr)")
@@ -105,7 +110,8 @@ struct SNSVerifierTests {
         let visited = Shared<[String]>([])
         let lines = Shared<[String]>([])
         var settings = BounceWebhooks.Settings(
-            ses: try SNSVerifier(trustedCertificate: String(contentsOf: signer.certificate, encoding: .utf8), fetch: nil))
+            ses: try SNSVerifier(
+                trustedCertificate: String(contentsOf: signer.certificate, encoding: .utf8), fetch: nil))
         settings.confirmSubscriptions = true
         let webhooks = BounceWebhooks(
             settings: settings, store: store, visit: { url in visited.withLock { $0.append(url) } }, now: { Date() },

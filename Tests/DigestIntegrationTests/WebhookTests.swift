@@ -152,7 +152,8 @@ struct WebhookTests {
         var forged = confirmation
         forged["SubscribeURL"] = "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&Token=forged"
         let forgedAnswer = try await post(
-            server, "/webhooks/ses", String(decoding: try JSONSerialization.data(withJSONObject: forged), as: UTF8.self))
+            server, "/webhooks/ses", String(decoding: try JSONSerialization.data(withJSONObject: forged), as: UTF8.self)
+        )
         #expect(forgedAnswer.status == 403)
         #expect(!server.log.contains("Token=forged"))
     }
@@ -168,7 +169,9 @@ struct WebhookTests {
         #expect(none.headers["www-authenticate"]?.hasPrefix("Basic") == true)
         let wrong = ["Authorization": "Basic " + Data("postmark:not-the-password".utf8).base64EncodedString()]
         #expect(try await post(server, "/webhooks/postmark", bounce, headers: wrong).status == 401)
-        #expect(try await post(server, "/webhooks/postmark", bounce, headers: ["Authorization": "Bearer \(Self.password)"]).status == 401)
+        #expect(
+            try await post(server, "/webhooks/postmark", bounce, headers: ["Authorization": "Bearer \(Self.password)"])
+                .status == 401)
         #expect(try events(workspace).isEmpty)
         #expect(try cli.status(of: "john@example.com", in: workspace) == "active")
 

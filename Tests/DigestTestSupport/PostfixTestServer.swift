@@ -49,7 +49,8 @@ public final class PostfixTestServer: @unchecked Sendable {
         hostname: String = "mail.list.test"
     ) async throws -> PostfixTestServer {
         guard getuid() == 0 else {
-            throw SetupFailure(message: "the private Postfix of the tests needs root (postfix start); run the tests as root")
+            throw SetupFailure(
+                message: "the private Postfix of the tests needs root (postfix start); run the tests as root")
         }
         guard let postfix = Self.program("postfix") else {
             throw SetupFailure(message: "postfix is not installed: run .ci/install-deps test (Debian's postfix)")

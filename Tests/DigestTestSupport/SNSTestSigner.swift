@@ -55,7 +55,8 @@ public final class SNSTestSigner: Sendable {
     /// A fixture of Tests/DigestIntegrationTests/Fixtures/webhooks.
     public static func fixture(_ name: String) throws -> String {
         try String(
-            contentsOf: Repository.root.appendingPathComponent("Tests/DigestIntegrationTests/Fixtures/webhooks/\(name)"),
+            contentsOf: Repository.root.appendingPathComponent(
+                "Tests/DigestIntegrationTests/Fixtures/webhooks/\(name)"),
             encoding: .utf8)
     }
 
