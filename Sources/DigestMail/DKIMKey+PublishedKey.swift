@@ -24,14 +24,18 @@ extension DKIMKey {
             return Array(key.publicKey.rawRepresentation) == bytes
         case .rsa(let key):
             if Array(key.publicKey.derRepresentation) == bytes { return true }
-            guard let published = try? _RSA.Signing.PublicKey(derRepresentation: Data(bytes)) else { return false }
+            // From the modulus and exponent, never from the DER itself: swift-crypto frees a key twice when
+            // BoringSSL cannot read the DER it is given (see RSAKeyDER), and these bytes come from DNS.
+            guard let (modulus, exponent) = RSAKeyDER.rsaPublicKey(spkiOrPKCS1: bytes),
+                let published = try? _RSA.Signing.PublicKey(n: modulus, e: exponent)
+            else { return false }
             return published.derRepresentation == key.publicKey.derRepresentation
         }
     }
 
     /// The size in bits of a published RSA key (`p=`'s bytes); nil when it is not one.
     public static func publishedRSABits(_ bytes: [UInt8]) -> Int? {
-        (try? _RSA.Signing.PublicKey(unsafeDERRepresentation: Data(bytes)))?.keySizeInBits
+        RSAKeyDER.rsaPublicKey(spkiOrPKCS1: bytes).map { RSAKeyDER.bits(ofModulus: $0.modulus) }
     }
 
     /// The `v=DKIM1; k=…; p=…` value of the key's record, unsplit.

@@ -51,6 +51,30 @@ struct RecordParsingTests {
         #expect(!key.matchesPublishedKey(try DKIMKeyRecord.parse(ed.dnsRecordValue).publicKey))
     }
 
+    /// A `p=` from DNS is anybody's bytes: truncated or corrupted at any place, it is "not this key", never a
+    /// crash. (Read through swift-crypto's DER initializer, such bytes freed a key twice: an abort.) The bare
+    /// PKCS#1 form verifiers accept matches too.
+    @Test func truncatedOrCorruptedPublishedKeysNeverCrashAndNeverMatch() throws {
+        let key = try DNSTestZone.key("rsa2048.pem", selector: "s", domain: "example.org")
+        let published = try DKIMKeyRecord.parse(key.dnsRecordValue).publicKey
+        // SubjectPublicKeyInfo of a 2048-bit key: a 24-byte outline, then the RSAPublicKey.
+        let pkcs1 = Array(published.dropFirst(24))
+        #expect(pkcs1.first == 0x30)
+        #expect(key.matchesPublishedKey(pkcs1))
+        #expect(DKIMKey.publishedRSABits(pkcs1) == 2048)
+        for length in 0..<published.count {
+            let cut = Array(published.prefix(length))
+            #expect(!key.matchesPublishedKey(cut))
+            _ = DKIMKey.publishedRSABits(cut)
+        }
+        for index in 0..<published.count {
+            var flipped = published
+            flipped[index] ^= 0xA5
+            _ = key.matchesPublishedKey(flipped)
+            _ = DKIMKey.publishedRSABits(flipped)
+        }
+    }
+
     @Test func spfMechanismsQualifiersAndModifiers() throws {
         let record = try SPFRecord.parse(
             "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a mx:mail.example.org/28//64 -include:_spf.example.net "
