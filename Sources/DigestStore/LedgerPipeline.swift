@@ -273,10 +273,19 @@ public final class LedgerPipeline: @unchecked Sendable {
             var settled: [Int64] = []
             var failure: String?
             do {
-                try store.ledgerWrite { transaction in
-                    claims.removeAll()
-                    settled.removeAll()
-                    try apply(batch, transaction: transaction, claims: &claims, settled: &settled)
+                let (steps, tickets) = plan(batch)
+                let results = try store.ledgerCommit(steps, now: now())
+                var next = 0
+                for (step, ticket) in zip(steps, tickets) {
+                    guard let ticket else { continue }
+                    if case .claim = step {
+                        let ok = next < results.count ? results[next] : false
+                        next += 1
+                        claims.append((ticket, ok))
+                        if !ok { settled.append(ticket.delivery.subscriberId) }
+                    } else {
+                        settled.append(ticket.delivery.subscriberId)
+                    }
                 }
             } catch {
                 failure = "the delivery ledger could not be written (\(store.location)): \(error)"
@@ -302,39 +311,45 @@ public final class LedgerPipeline: @unchecked Sendable {
         }
     }
 
-    private func apply(
-        _ batch: [Operation], transaction: any LedgerTransaction, claims: inout [(Ticket, Bool)],
-        settled: inout [Int64]
-    ) throws {
-        let time = now()
-        var claimed: [ObjectIdentifier: Bool] = [:]
-        func owns(_ ticket: Ticket) -> Bool {
-            claimed[ObjectIdentifier(ticket)] ?? (ticket.claimed ?? false)
+    /// The batch as the store's steps, each with the ticket it settles: a reply, failure or release of a ticket
+    /// claimed in the same batch is applied only if that claim succeeds; of a ticket not claimed, never.
+    private func plan(_ batch: [Operation]) -> ([LedgerStep], [Ticket?]) {
+        var steps: [LedgerStep] = []
+        var tickets: [Ticket?] = []
+        var claimAt: [ObjectIdentifier: Int] = [:]
+        func condition(_ ticket: Ticket) -> Int?? {
+            if let index = claimAt[ObjectIdentifier(ticket)] { return .some(index) }
+            return ticket.claimed == true ? .some(nil) : nil
         }
         for operation in batch {
             switch operation {
             case .claim(let ticket):
-                let ok = try transaction.claim(ticket.delivery, now: time)
-                claimed[ObjectIdentifier(ticket)] = ok
-                claims.append((ticket, ok))
-                if !ok { settled.append(ticket.delivery.subscriberId) }
+                claimAt[ObjectIdentifier(ticket)] = steps.count
+                steps.append(.claim(ticket.delivery))
+                tickets.append(ticket)
             case .record(let reply):
-                if owns(reply.ticket) {
-                    try transaction.record(
-                        reply.ticket.delivery, outcome: reply.outcome, messageID: reply.messageID,
-                        retryAt: reply.retryAt, now: time)
+                if let onlyIf = condition(reply.ticket) {
+                    steps.append(
+                        .record(
+                            reply.ticket.delivery, outcome: reply.outcome, messageID: reply.messageID,
+                            retryAt: reply.retryAt, ifClaimed: onlyIf))
+                } else {
+                    steps.append(.nothing)
                 }
-                settled.append(reply.ticket.delivery.subscriberId)
+                tickets.append(reply.ticket)
             case .fail(let ticket, let reason):
-                if owns(ticket) { try transaction.fail(ticket.delivery, reason: reason, now: time) }
-                settled.append(ticket.delivery.subscriberId)
+                steps.append(
+                    condition(ticket).map { .fail(ticket.delivery, reason: reason, ifClaimed: $0) } ?? .nothing)
+                tickets.append(ticket)
             case .release(let ticket):
-                if owns(ticket) { try transaction.release(ticket.delivery, now: time) }
-                settled.append(ticket.delivery.subscriberId)
+                steps.append(condition(ticket).map { .release(ticket.delivery, ifClaimed: $0) } ?? .nothing)
+                tickets.append(ticket)
             case .skip(let delivery, let reason):
-                try transaction.skip(delivery, reason: reason, now: time)
+                steps.append(.skip(delivery, reason: reason))
+                tickets.append(nil)
             }
         }
+        return (steps, tickets)
     }
 }
 

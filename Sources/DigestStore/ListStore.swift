@@ -62,8 +62,10 @@ public protocol ListStore: AnyObject, Sendable {
     func ledgerDeferred(run: String, maxRunAttempts: Int, now: Date, limit: Int) throws -> [Delivery]
     /// When the next deferred row of `run` may be tried; nil when none is left.
     func ledgerNextAttempt(run: String, maxRunAttempts: Int) throws -> Date?
-    /// Runs `body` in one transaction of the ledger's writes (the pipeline's group commit).
+    /// Runs `body` in one transaction of the ledger's writes.
     func ledgerWrite(_ body: (any LedgerTransaction) throws -> Void) throws
+    /// Commits the bulk sender's steps in one transaction (its group commit); the claims' results in order.
+    func ledgerCommit(_ steps: [LedgerStep], now: Date) throws -> [Bool]
 
     // MARK: Frozen editions, the archive, clicks
 
@@ -124,6 +126,18 @@ public protocol LedgerTransaction {
     func release(_ delivery: Delivery, now: Date) throws
 }
 
+/// One write of the bulk sender's group commit. A reply, failure or release of a message claimed in the same
+/// commit names its claim's step (`ifClaimed`) and is applied only if that claim succeeds.
+public enum LedgerStep: Sendable {
+    case claim(Delivery)
+    case record(Delivery, outcome: DeliveryOutcome, messageID: String, retryAt: Date?, ifClaimed: Int?)
+    case fail(Delivery, reason: String, ifClaimed: Int?)
+    case release(Delivery, ifClaimed: Int?)
+    case skip(Delivery, reason: String)
+    /// Nothing to write (a reply for a message this sender never claimed).
+    case nothing
+}
+
 /// One table's rows as text (nil for NULL), in column order: what `store copy` moves.
 public struct StoreTable: Sendable, Equatable {
     public var name: String
@@ -138,6 +152,38 @@ public struct StoreTable: Sendable, Equatable {
 }
 
 extension ListStore {
+    /// The steps one after another in one `ledgerWrite` transaction.
+    public func ledgerCommit(_ steps: [LedgerStep], now: Date) throws -> [Bool] {
+        var results: [Bool] = []
+        try ledgerWrite { transaction in
+            results.removeAll()
+            var claimed: [Int: Bool] = [:]
+            func applies(_ condition: Int?) -> Bool { condition.map { claimed[$0] ?? false } ?? true }
+            for (index, step) in steps.enumerated() {
+                switch step {
+                case .claim(let delivery):
+                    let ok = try transaction.claim(delivery, now: now)
+                    claimed[index] = ok
+                    results.append(ok)
+                case .record(let delivery, let outcome, let messageID, let retryAt, let condition):
+                    if applies(condition) {
+                        try transaction.record(
+                            delivery, outcome: outcome, messageID: messageID, retryAt: retryAt, now: now)
+                    }
+                case .fail(let delivery, let reason, let condition):
+                    if applies(condition) { try transaction.fail(delivery, reason: reason, now: now) }
+                case .release(let delivery, let condition):
+                    if applies(condition) { try transaction.release(delivery, now: now) }
+                case .skip(let delivery, let reason):
+                    try transaction.skip(delivery, reason: reason, now: now)
+                case .nothing:
+                    break
+                }
+            }
+        }
+        return results
+    }
+
     public func importRows(_ rows: [SubscriberCSV.Row], source: String, now: Date) throws -> ImportCounts {
         try importRows(rows, source: source, service: "", now: now)
     }

@@ -213,6 +213,63 @@ final class PGConnection {
     }
 }
 
+extension PGConnection {
+    /// Sends every statement at once in libpq's pipeline mode and reads the results after one sync: one round
+    /// trip for all. Throws the first statement's error (the rest are then skipped by the server).
+    func pipeline(_ statements: [(String, [(any PGParameter)?])]) throws -> [PGResult] {
+        guard PQenterPipelineMode(handle) == 1 else {
+            throw PGError(
+                message: "cannot enter pipeline mode: \(String(cString: PQerrorMessage(handle)))", sqlState: nil)
+        }
+        defer { PQexitPipelineMode(handle) }
+        for (sql, parameters) in statements {
+            let texts = parameters.map { $0.map { strdup($0.pgText) } ?? nil }
+            defer {
+                for pointer in texts { free(pointer) }
+            }
+            let values: [UnsafePointer<CChar>?] = texts.map { $0.map { UnsafePointer($0) } }
+            let sent = values.withUnsafeBufferPointer { buffer in
+                PQsendQueryParams(handle, sql, Int32(values.count), nil, buffer.baseAddress, nil, nil, 0)
+            }
+            guard sent == 1 else { throw PGError(message: String(cString: PQerrorMessage(handle)), sqlState: nil) }
+        }
+        guard PQpipelineSync(handle) == 1 else {
+            throw PGError(message: String(cString: PQerrorMessage(handle)), sqlState: nil)
+        }
+        var results: [PGResult] = []
+        var failure: PGError?
+        for _ in statements {
+            // Each statement's result, then a null between statements.
+            while let result = PQgetResult(handle) {
+                let status = PQresultStatus(result)
+                if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK {
+                    results.append(PGResult(result))
+                } else {
+                    if failure == nil && status != PGRES_PIPELINE_ABORTED {
+                        let message = String(cString: PQresultErrorMessage(result))
+                            .trimmingCharacters(in: .whitespacesAndNewlines)
+                        let code = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                        failure = PGError(message: message, sqlState: code)
+                    }
+                    PQclear(result)
+                }
+            }
+        }
+        // The sync's own result.
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+        }
+        if let failure { throw failure }
+        if results.count != statements.count {
+            throw PGError(
+                message: "the server answered \(results.count) of \(statements.count) statements", sqlState: nil)
+        }
+        return results
+    }
+}
+
 /// A few connections shared by the store's threads: each call borrows one, so one connection is only ever
 /// used by one thread at a time.
 final class PGPool: @unchecked Sendable {
@@ -254,6 +311,19 @@ final class PGPool: @unchecked Sendable {
                         throw error
                     }
                 }
+            } catch let error as PGError where error.isRetryable && attempt < 8 {
+                Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.02) * Double(attempt))
+            }
+        }
+    }
+
+    /// Runs `body` on a connection, again when the server says to (a deadlock between two processes).
+    func retrying<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try with(body)
             } catch let error as PGError where error.isRetryable && attempt < 8 {
                 Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.02) * Double(attempt))
             }

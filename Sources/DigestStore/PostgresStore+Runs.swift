@@ -172,6 +172,101 @@ extension PostgresStore {
         }
     }
 
+    /// The group commit in one round trip: `BEGIN`, one statement per step, `COMMIT`, in libpq's pipeline
+    /// mode. A claim also marks its row `left` when the reader left; a step conditional on a claim of the same
+    /// commit applies only to a row this session holds in `sending`.
+    public func ledgerCommit(_ steps: [LedgerStep], now: Date) throws -> [Bool] {
+        let session = Int64(try sendingSession())
+        var statements: [(String, [(any PGParameter)?])] = [("BEGIN", [])]
+        var claimIndexes: [Int] = []
+        for step in steps {
+            switch step {
+            case .claim(let delivery):
+                claimIndexes.append(statements.count)
+                statements.append(
+                    (
+                        PGLedgerTransaction.claimSQL + ", \n"
+                            + """
+                            gone AS (
+                                UPDATE delivery d SET state = 'left', updatedAt = $1,
+                                    reply = 'left during the run: the subscriber is '
+                                        || COALESCE((SELECT status FROM reader), 'removed') || ' now'
+                                WHERE d.run = $3 AND d.subscriberId = $4 AND d.state = $5 AND d.runAttempts = $6
+                                AND COALESCE((SELECT status FROM reader), 'removed') <> 'active' RETURNING 1)
+                            SELECT (SELECT COUNT(*) FROM claimed) AS claimed, (SELECT COUNT(*) FROM gone) AS gone
+                            """,
+                        [
+                            now, session, delivery.run, delivery.subscriberId, delivery.state.rawValue,
+                            delivery.runAttempts,
+                        ]
+                    ))
+            case .record(let delivery, let outcome, let messageID, let retryAt, let condition):
+                let state = Store.deliveryState(outcome)
+                statements.append(
+                    (
+                        """
+                        WITH recorded AS (
+                            UPDATE delivery SET state = $1, attempts = $2, runAttempts = $3, replyCode = $4, reply = $5,
+                                messageId = $6, nextAttemptAt = $7, updatedAt = $8
+                            WHERE run = $9 AND subscriberId = $10
+                            AND ($11::bigint IS NULL OR (state = 'sending' AND claimedBy = $11))
+                            RETURNING subscriberId)
+                        UPDATE subscriber SET status = 'bounced', updatedAt = $8
+                        WHERE $12::boolean AND status = 'active' AND id IN (SELECT subscriberId FROM recorded)
+                        """,
+                        [
+                            state.rawValue, delivery.attempts + 1, delivery.runAttempts + 1, outcome.replyCode,
+                            outcome.reply, messageID, state == .deferred ? retryAt : nil, now, delivery.run,
+                            delivery.subscriberId, condition == nil ? nil : session, outcome.isHardBounce,
+                        ]
+                    ))
+            case .fail(let delivery, let reason, let condition):
+                statements.append(
+                    (
+                        """
+                        UPDATE delivery SET state = 'failed', reply = $1, updatedAt = $2 WHERE run = $3 AND subscriberId = $4
+                        AND ($5::bigint IS NULL OR (state = 'sending' AND claimedBy = $5))
+                        """,
+                        [reason, now, delivery.run, delivery.subscriberId, condition == nil ? nil : session]
+                    ))
+            case .release(let delivery, let condition):
+                let state: Delivery.State = delivery.runAttempts > 0 || delivery.attempts > 0 ? .deferred : .pending
+                statements.append(
+                    (
+                        """
+                        UPDATE delivery SET state = $1, updatedAt = $2 WHERE run = $3 AND subscriberId = $4
+                        AND ($5::bigint IS NULL OR (state = 'sending' AND claimedBy = $5))
+                        """,
+                        [state.rawValue, now, delivery.run, delivery.subscriberId, condition == nil ? nil : session]
+                    ))
+            case .skip(let delivery, let reason):
+                statements.append(
+                    (
+                        """
+                        UPDATE delivery SET state = 'left', reply = $1, updatedAt = $2
+                        WHERE run = $3 AND subscriberId = $4 AND state = $5 AND runAttempts = $6
+                        """,
+                        [
+                            reason, now, delivery.run, delivery.subscriberId, delivery.state.rawValue,
+                            delivery.runAttempts,
+                        ]
+                    ))
+            case .nothing:
+                break
+            }
+        }
+        statements.append(("COMMIT", []))
+        return try pool.retrying { connection in
+            do {
+                let results = try connection.pipeline(statements)
+                return claimIndexes.map { results[$0].rows.first?.int("claimed") == 1 }
+            } catch {
+                if connection.isUsable { _ = try? connection.query("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
     // MARK: Frozen editions and the archive
 
     static func freeze(
@@ -346,22 +441,23 @@ struct PGLedgerTransaction: LedgerTransaction {
     let connection: PGConnection
     let session: Int64
 
+    /// A claim: the reader's status, and the row taken as `sending` when they are active and it is as it was
+    /// read. A row another sender is claiming right now is skipped, not waited for.
+    static let claimSQL = """
+        WITH reader AS (SELECT status FROM subscriber WHERE id = $4),
+        target AS (
+            SELECT d.run, d.subscriberId FROM delivery d
+            WHERE d.run = $3 AND d.subscriberId = $4 AND d.state = $5 AND d.runAttempts = $6
+            AND (SELECT status FROM reader) = 'active'
+            FOR UPDATE OF d SKIP LOCKED),
+        claimed AS (
+            UPDATE delivery d SET state = 'sending', updatedAt = $1, claimedBy = $2
+            FROM target t WHERE d.run = t.run AND d.subscriberId = t.subscriberId RETURNING 1)
+        """
+
     func claim(_ delivery: Delivery, now: Date) throws -> Bool {
-        // One round trip: the reader's status, and the claim when they are active. A row another sender is
-        // claiming right now is skipped, not waited for: it is not this one's to send.
         let row = try connection.query(
-            """
-            WITH reader AS (SELECT status FROM subscriber WHERE id = $4),
-            target AS (
-                SELECT d.run, d.subscriberId FROM delivery d
-                WHERE d.run = $3 AND d.subscriberId = $4 AND d.state = $5 AND d.runAttempts = $6
-                AND (SELECT status FROM reader) = 'active'
-                FOR UPDATE OF d SKIP LOCKED),
-            claimed AS (
-                UPDATE delivery d SET state = 'sending', updatedAt = $1, claimedBy = $2
-                FROM target t WHERE d.run = t.run AND d.subscriberId = t.subscriberId RETURNING 1)
-            SELECT (SELECT status FROM reader) AS status, (SELECT COUNT(*) FROM claimed) AS claimed
-            """,
+            Self.claimSQL + "\nSELECT (SELECT status FROM reader) AS status, (SELECT COUNT(*) FROM claimed) AS claimed",
             [now, session, delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts]
         ).rows.first
         if row?.int("claimed") == 1 { return true }
