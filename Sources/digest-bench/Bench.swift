@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `swift run -c release digest-bench`: performance figures measured side by side with the tools an
 /// editor would otherwise use, in the same run. Never part of the test command.
@@ -186,6 +189,39 @@ final class PythonWorker {
     func close() {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
+    }
+}
+
+/// Starts smtp-sink on a free loopback port and returns once it accepts connections (a fixed pause was not
+/// always enough on a loaded machine: the first send found nothing listening and the bench stopped).
+func startSink() throws -> (process: Process, port: Int) {
+    for _ in 0..<5 {
+        let port = Int.random(in: 20_000...40_000)
+        let sink = try start("/usr/sbin/smtp-sink", ["-u", "nobody", "127.0.0.1:\(port)", "1000"])
+        for _ in 0..<200 {
+            if accepts(port: port) { return (sink, port) }
+            guard sink.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        sink.terminate()
+        sink.waitUntilExit()
+    }
+    throw Bench.BenchError(message: "smtp-sink did not start listening on loopback")
+}
+
+/// Whether something accepts TCP connections on 127.0.0.1:`port`.
+func accepts(port: Int) -> Bool {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { return false }
+    defer { Glibc.close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
     }
 }
 

@@ -22,10 +22,8 @@ enum PostgresSendCase {
             var sqlite: [Double] = []
             var postgres: [Double] = []
             for round in 1...rounds {
-                let port = Int.random(in: 20_000...40_000)
-                let sink = try start("/usr/sbin/smtp-sink", ["-u", "nobody", "127.0.0.1:\(port)", "1000"])
+                let (sink, port) = try startSink()
                 defer { sink.terminate() }
-                Thread.sleep(forTimeInterval: 0.3)
                 let folder = try scratchFolder("pgsend-\(sessions)")
                 defer { try? FileManager.default.removeItem(at: folder) }
                 let lite = try SQLiteStore(path: folder.appendingPathComponent("digest.sqlite").path)
@@ -45,10 +43,8 @@ enum PostgresSendCase {
         var one: [Double] = []
         var two: [Double] = []
         for round in 1...rounds {
-            let port = Int.random(in: 20_000...40_000)
-            let sink = try start("/usr/sbin/smtp-sink", ["-u", "nobody", "127.0.0.1:\(port)", "1000"])
+            let (sink, port) = try startSink()
             defer { sink.terminate() }
-            Thread.sleep(forTimeInterval: 0.3)
             one.append(
                 try send(
                     [try PostgresStore(try cluster.database())], count: count, sessions: 8, port: port, builder: builder

@@ -32,10 +32,8 @@ enum SendCase {
             var theirs: [Double] = []
             var ratios: [Double] = []
             for round in 1...rounds {
-                let port = Int.random(in: 20_000...40_000)
-                let sink = try start("/usr/sbin/smtp-sink", ["-u", "nobody", "127.0.0.1:\(port)", "1000"])
+                let (sink, port) = try startSink()
                 defer { sink.terminate() }
-                Thread.sleep(forTimeInterval: 0.3)
                 let rate = try send(count: count, sessions: sessions, port: port, builder: builder)
                 let sourceStarted = seconds()
                 try runProgram(

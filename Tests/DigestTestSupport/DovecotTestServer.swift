@@ -84,7 +84,7 @@ public final class DovecotTestServer: @unchecked Sendable {
     /// Foundation would wait for it to close before it sees `dovecot` return.
     private func launch(_ dovecot: String) async throws -> Int32 {
         let errors = folder.appendingPathComponent("start-errors.txt")
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Subprocess.python)
         process.arguments = [
