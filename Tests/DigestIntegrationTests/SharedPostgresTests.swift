@@ -57,11 +57,11 @@ struct SharedPostgresTests {
         return process
     }
 
-    /// Two senders on one run of 3,000 readers, both killed with SIGKILL at random moments three times and
+    /// Two senders on one run of 5,000 readers, both killed with SIGKILL at random moments three times and
     /// started again, then left to finish: at the SMTP server every reader exactly once, except those the
     /// ledger says are in doubt (at most one per connection of each process killed), who got at most one.
     @Test func twoSendersKilledAndRestartedOnOneRunMailEveryReaderOnce() async throws {
-        let readers = 3_000
+        let readers = 5_000
         let (workspace, store, _) = try await workspace(readers: readers, label: "senders")
         let server = try SMTPTestServer()
         defer { server.stop() }
