@@ -134,32 +134,19 @@ extension PostgresStore {
         guard let id, let status = reader.flatMap({ Subscriber.Status(rawValue: $0.string("status")) }) else {
             return try recordForStranger(event, connection: connection, now: now)
         }
-        switch event.kind {
-        case .complaint:
-            guard status != .complained else { return .recorded }
+        let (outcome, newStatus) = try policy.apply(event.kind, to: status) {
             try connection.query(
-                "UPDATE subscriber SET status = 'complained', updatedAt = $1 WHERE id = $2", [now, id])
-            return .complained
-        case .hard:
-            guard status == .active else { return .recorded }
-            try markBounced(id, connection: connection, now: now)
-            return .bounced
-        case .soft:
-            guard status == .active else { return .recorded }
-            let since = now.addingTimeInterval(-Double(policy.softDays) * 86_400)
-            let soft =
-                try connection.query(
-                    """
-                    SELECT COUNT(DISTINCT reportKey) AS n FROM bounceEvent
-                    WHERE subscriberId = $1 AND kind = 'soft' AND "at" >= $2
-                    """, [id, since]
-                ).rows.first?.int("n") ?? 0
-            guard soft >= policy.softLimit else { return .counted(soft: soft) }
-            try markBounced(id, connection: connection, now: now)
-            return .bounced
-        case .none:
-            return .recorded
+                """
+                SELECT COUNT(DISTINCT reportKey) AS n FROM bounceEvent
+                WHERE subscriberId = $1 AND kind = 'soft' AND "at" >= $2
+                """, [id, policy.softWindowStart(now: now)]
+            ).rows.first?.int("n") ?? 0
         }
+        if let newStatus {
+            try connection.query(
+                "UPDATE subscriber SET status = $1, updatedAt = $2 WHERE id = $3", [newStatus.rawValue, now, id])
+        }
+        return outcome
     }
 
     /// A report about an address not on the list (most often a sign-up's confirmation): a complaint puts it
@@ -187,11 +174,6 @@ extension PostgresStore {
         case .soft, .none:
             return .unknownReader
         }
-    }
-
-    private static func markBounced(_ id: Int64, connection: PGConnection, now: Date) throws {
-        try connection.query(
-            "UPDATE subscriber SET status = 'bounced', updatedAt = $1 WHERE id = $2 AND status = 'active'", [now, id])
     }
 
     private static func event(_ row: PGRow) -> BounceEvent? {

@@ -407,35 +407,16 @@ public final class PostgresStore: ListStore {
                     }
                 }
                 if let existing = known[email] {
-                    var name = existing.name
-                    var status = existing.status
-                    var confirmedAt = existing.confirmedAt
-                    var tags = Store.decodeTags(existing.tags)
-                    var changed = false
-                    if name.isEmpty && !row.name.isEmpty {
-                        name = row.name
-                        changed = true
-                    }
-                    if status == Subscriber.Status.active.rawValue && row.status != .active {
-                        status = row.status.rawValue
-                        changed = true
-                    }
-                    if confirmedAt == nil, let confirmed = row.confirmedAt {
-                        confirmedAt = confirmed
-                        changed = true
-                    }
-                    for tag in row.tags where !tags.contains(tag) {
-                        tags.append(tag)
-                        changed = true
-                    }
-                    if changed {
-                        let encoded = Store.encodeTags(tags)
+                    let fields = Store.ImportedFields(
+                        name: existing.name, status: existing.status, confirmedAt: existing.confirmedAt,
+                        tags: existing.tags)
+                    if let merged = Store.merge(fields, with: row) {
                         try connection.query(
                             """
                             UPDATE subscriber SET name = $1, status = $2, confirmedAt = $3, tags = $4, updatedAt = $5
                             WHERE id = $6
-                            """, [name, status, confirmedAt, encoded, now, existing.id])
-                        known[email] = (existing.id, name, status, confirmedAt, encoded)
+                            """, [merged.name, merged.status, merged.confirmedAt, merged.tags, now, existing.id])
+                        known[email] = (existing.id, merged.name, merged.status, merged.confirmedAt, merged.tags)
                         counts.updated += 1
                     } else {
                         counts.unchanged += 1

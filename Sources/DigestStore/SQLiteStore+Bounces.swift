@@ -63,6 +63,31 @@ public struct BouncePolicy: Sendable, Equatable {
     }
 }
 
+extension BouncePolicy {
+    /// What a new event of `kind` does to a reader of `status`: the outcome, and the status the reader takes
+    /// (nil: unchanged). `softBounces` counts the reader's soft bounces since `softWindowStart(now:)`, this one
+    /// included; it is asked only for a soft bounce of an active reader. Both stores apply this one rule.
+    func apply(_ kind: BounceEvent.Kind, to status: Subscriber.Status, softBounces: () throws -> Int) rethrows
+        -> (outcome: BounceOutcome, status: Subscriber.Status?)
+    {
+        switch kind {
+        case .complaint:
+            return status == .complained ? (.recorded, nil) : (.complained, .complained)
+        case .hard:
+            return status == .active ? (.bounced, .bounced) : (.recorded, nil)
+        case .soft:
+            guard status == .active else { return (.recorded, nil) }
+            let soft = try softBounces()
+            return soft >= softLimit ? (.bounced, .bounced) : (.counted(soft: soft), nil)
+        case .none:
+            return (.recorded, nil)
+        }
+    }
+
+    /// Where the window of counted soft bounces starts.
+    func softWindowStart(now: Date) -> Date { now.addingTimeInterval(-Double(softDays) * 86_400) }
+}
+
 /// What recording one event did to its reader.
 public enum BounceOutcome: Sendable, Equatable {
     /// The reader is off the list now: a hard bounce, or the soft limit reached.
@@ -212,32 +237,20 @@ extension SQLiteStore {
         guard let id, let status = (reader?["status"] as String?).flatMap(Subscriber.Status.init) else {
             return try recordForStranger(event, db: db, now: now)
         }
-        switch event.kind {
-        case .complaint:
-            guard status != .complained else { return .recorded }
-            try db.execute(
-                sql: "UPDATE subscriber SET status = 'complained', updatedAt = ? WHERE id = ?", arguments: [now, id])
-            return .complained
-        case .hard:
-            guard status == .active else { return .recorded }
-            try markBounced(id, db: db, now: now)
-            return .bounced
-        case .soft:
-            guard status == .active else { return .recorded }
-            let since = now.addingTimeInterval(-Double(policy.softDays) * 86_400)
-            let soft =
-                try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(DISTINCT reportKey) FROM bounceEvent
-                        WHERE subscriberId = ? AND kind = 'soft' AND at >= ?
-                        """, arguments: [id, since]) ?? 0
-            guard soft >= policy.softLimit else { return .counted(soft: soft) }
-            try markBounced(id, db: db, now: now)
-            return .bounced
-        case .none:
-            return .recorded
+        let (outcome, newStatus) = try policy.apply(event.kind, to: status) {
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(DISTINCT reportKey) FROM bounceEvent
+                    WHERE subscriberId = ? AND kind = 'soft' AND at >= ?
+                    """, arguments: [id, policy.softWindowStart(now: now)]) ?? 0
         }
+        if let newStatus {
+            try db.execute(
+                sql: "UPDATE subscriber SET status = ?, updatedAt = ? WHERE id = ?",
+                arguments: [newStatus.rawValue, now, id])
+        }
+        return outcome
     }
 
     /// A report about an address not on the list: most often a sign-up's confirmation. A complaint puts the
@@ -262,12 +275,6 @@ extension SQLiteStore {
         case .soft, .none:
             return .unknownReader
         }
-    }
-
-    private static func markBounced(_ id: Int64, db: Database, now: Date) throws {
-        try db.execute(
-            sql: "UPDATE subscriber SET status = 'bounced', updatedAt = ? WHERE id = ? AND status = 'active'",
-            arguments: [now, id])
     }
 
     private static func event(_ row: Row) -> BounceEvent? {

@@ -276,29 +276,13 @@ public final class SQLiteStore: ListStore {
                 let email = row.address.description
                 if let existing = try Row.fetchOne(find, arguments: [email]) {
                     let id: Int64 = existing["id"]
-                    var name: String = existing["name"]
-                    var status: String = existing["status"]
-                    var confirmedAt: Date? = existing["confirmedAt"]
-                    var tags = Store.decodeTags(existing["tags"])
-                    var changed = false
-                    if name.isEmpty && !row.name.isEmpty {
-                        name = row.name
-                        changed = true
-                    }
-                    if status == Subscriber.Status.active.rawValue && row.status != .active {
-                        status = row.status.rawValue
-                        changed = true
-                    }
-                    if confirmedAt == nil, let confirmed = row.confirmedAt {
-                        confirmedAt = confirmed
-                        changed = true
-                    }
-                    for tag in row.tags where !tags.contains(tag) {
-                        tags.append(tag)
-                        changed = true
-                    }
-                    if changed {
-                        try update.execute(arguments: [name, status, confirmedAt, Store.encodeTags(tags), now, id])
+                    let fields = Store.ImportedFields(
+                        name: existing["name"], status: existing["status"], confirmedAt: existing["confirmedAt"],
+                        tags: existing["tags"])
+                    if let merged = Store.merge(fields, with: row) {
+                        try update.execute(arguments: [
+                            merged.name, merged.status, merged.confirmedAt, merged.tags, now, id,
+                        ])
                         counts.updated += 1
                     } else {
                         counts.unchanged += 1

@@ -179,6 +179,42 @@ public enum Store {
         return words[1].hasPrefix("5.1.")
     }
 
+    /// A reader on the list, as an import sees them.
+    struct ImportedFields: Equatable {
+        var name: String
+        var status: String
+        var confirmedAt: Date?
+        var tags: String
+    }
+
+    /// What an imported row changes of a reader already on the list: a name when they had none, a stricter
+    /// status (never active again), a confirmation time when there was none, and the row's new tags. Nil when
+    /// nothing changes. Both stores import by this rule.
+    static func merge(_ existing: ImportedFields, with row: SubscriberCSV.Row) -> ImportedFields? {
+        var merged = existing
+        var changed = false
+        if merged.name.isEmpty && !row.name.isEmpty {
+            merged.name = row.name
+            changed = true
+        }
+        if merged.status == Subscriber.Status.active.rawValue && row.status != .active {
+            merged.status = row.status.rawValue
+            changed = true
+        }
+        if merged.confirmedAt == nil, let confirmed = row.confirmedAt {
+            merged.confirmedAt = confirmed
+            changed = true
+        }
+        var tags = decodeTags(existing.tags)
+        for tag in row.tags where !tags.contains(tag) {
+            tags.append(tag)
+            changed = true
+        }
+        guard changed else { return nil }
+        merged.tags = encodeTags(tags)
+        return merged
+    }
+
     static func decodeTags(_ text: String?) -> [String] {
         guard let data = text?.data(using: .utf8), let list = try? JSONDecoder().decode([String].self, from: data)
         else { return [] }
