@@ -162,6 +162,10 @@ struct PGRow {
 /// One connection to the server (libpq). Not thread-safe: the pool hands it to one thread at a time.
 final class PGConnection {
     let handle: OpaquePointer
+    /// The names of the statements `pipeline` prepared on this connection, by their text.
+    private(set) var prepared: [String: String] = [:]
+    /// Statements this connection asked the server to prepare: each gets a name never used before.
+    private var preparations = 0
 
     init(_ settings: PostgresSettings) throws {
         let keywords = settings.keywords
@@ -181,6 +185,9 @@ final class PGConnection {
             throw PGError(message: "cannot connect to the store \(settings): \(message)", sqlState: nil)
         }
         handle = connection
+        // The server's notices and warnings (an ANALYZE skipped for lack of ownership) are not the editor's
+        // business: libpq would print them to standard error as they come.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
     }
 
     deinit { PQfinish(handle) }
@@ -216,34 +223,63 @@ final class PGConnection {
 extension PGConnection {
     /// Sends every statement at once in libpq's pipeline mode and reads the results after one sync: one round
     /// trip for all. Throws the first statement's error (the rest are then skipped by the server).
+    ///
+    /// A statement with parameters is prepared on the connection the first time it is sent (in the same
+    /// pipeline, just before its first execution) and executed by name after that: the server parses and
+    /// plans the ledger's statements once per connection, not once per commit, which is most of a commit's
+    /// time on a busy machine.
     func pipeline(_ statements: [(String, [(any PGParameter)?])]) throws -> [PGResult] {
         guard PQenterPipelineMode(handle) == 1 else {
             throw PGError(
                 message: "cannot enter pipeline mode: \(String(cString: PQerrorMessage(handle)))", sqlState: nil)
         }
         defer { PQexitPipelineMode(handle) }
+        /// Per request sent: nil for a statement's execution, the text for a statement's preparation.
+        var requests: [String?] = []
+        var preparing: [String: String] = [:]
         for (sql, parameters) in statements {
+            var name = parameters.isEmpty ? nil : prepared[sql] ?? preparing[sql]
+            if !parameters.isEmpty && name == nil {
+                preparations += 1
+                let fresh = "digest_\(preparations)"
+                guard PQsendPrepare(handle, fresh, sql, Int32(parameters.count), nil) == 1 else {
+                    throw PGError(message: String(cString: PQerrorMessage(handle)), sqlState: nil)
+                }
+                preparing[sql] = fresh
+                requests.append(sql)
+                name = fresh
+            }
             let texts = parameters.map { $0.map { strdup($0.pgText) } ?? nil }
             defer {
                 for pointer in texts { free(pointer) }
             }
             let values: [UnsafePointer<CChar>?] = texts.map { $0.map { UnsafePointer($0) } }
             let sent = values.withUnsafeBufferPointer { buffer in
-                PQsendQueryParams(handle, sql, Int32(values.count), nil, buffer.baseAddress, nil, nil, 0)
+                if let name {
+                    return PQsendQueryPrepared(handle, name, Int32(values.count), buffer.baseAddress, nil, nil, 0)
+                }
+                return PQsendQueryParams(handle, sql, 0, nil, nil, nil, nil, 0)
             }
             guard sent == 1 else { throw PGError(message: String(cString: PQerrorMessage(handle)), sqlState: nil) }
+            requests.append(nil)
         }
         guard PQpipelineSync(handle) == 1 else {
             throw PGError(message: String(cString: PQerrorMessage(handle)), sqlState: nil)
         }
         var results: [PGResult] = []
         var failure: PGError?
-        for _ in statements {
-            // Each statement's result, then a null between statements.
+        for request in requests {
+            // Each request's result, then a null between requests.
             while let result = PQgetResult(handle) {
                 let status = PQresultStatus(result)
                 if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK {
-                    results.append(PGResult(result))
+                    if let sql = request {
+                        // Prepared: the name holds from now on, whatever follows.
+                        prepared[sql] = preparing[sql]
+                        PQclear(result)
+                    } else {
+                        results.append(PGResult(result))
+                    }
                 } else {
                     if failure == nil && status != PGRES_PIPELINE_ABORTED {
                         let message = String(cString: PQresultErrorMessage(result))
