@@ -125,12 +125,23 @@ public final class LedgerPipeline: @unchecked Sendable {
     }
 
     /// Queues `previous`'s reply and hands out the next message, its claim queued behind the reply.
+    /// The reply and the claim are queued together, so they travel in one group commit even when the writer is
+    /// idle: a lone connection waits for one commit per message, not two.
     public func next(recording previous: Reply?) throws -> Next {
-        if let previous { submit(.record(previous)) }
-        if let message = failure { throw LedgerError(message: message) }
-        guard let row = try nextRow() else { return try waitOrFinish() }
+        let row: Delivery?
+        do {
+            if let message = failure { throw LedgerError(message: message) }
+            row = try nextRow()
+        } catch {
+            if let previous { submit(.record(previous)) }
+            throw error
+        }
+        guard let row else {
+            if let previous { submit(.record(previous)) }
+            return try waitOrFinish()
+        }
         let ticket = Ticket(delivery: row)
-        submit(.claim(ticket))
+        submit(previous.map { [.record($0), .claim(ticket)] } ?? [.claim(ticket)])
         return .ticket(ticket)
     }
 
@@ -245,14 +256,19 @@ public final class LedgerPipeline: @unchecked Sendable {
     // MARK: The writer
 
     private func submit(_ operation: Operation) {
+        submit([operation])
+    }
+
+    /// Queues operations in order, all at once: the writer takes all of them into the same commit.
+    private func submit(_ operations: [Operation]) {
         condition.lock()
         if writerError != nil {
             condition.unlock()
-            if case .claim(let ticket) = operation { ticket.complete(false) }
+            for case .claim(let ticket) in operations { ticket.complete(false) }
             return
         }
-        queue.append(operation)
-        submitted += 1
+        queue.append(contentsOf: operations)
+        submitted += operations.count
         condition.broadcast()
         condition.unlock()
     }
