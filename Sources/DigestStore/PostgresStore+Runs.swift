@@ -5,11 +5,26 @@ import Foundation
 extension PostgresStore {
     /// A PostgreSQL array literal of texts, for `= ANY($n::text[])`.
     static func textArray(_ values: [String]) -> String {
-        "{"
-            + values.map { value in
-                "\"" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-                    + "\""
-            }.joined(separator: ",") + "}"
+        arrayLiteral(values)
+    }
+
+    /// A PostgreSQL array literal, every element quoted (NULL for nil), for `$n::TYPE[]` and `unnest`.
+    static func arrayLiteral(_ values: [(any PGParameter)?]) -> String {
+        var text = "{"
+        for (index, value) in values.enumerated() {
+            if index > 0 { text += "," }
+            guard let value else {
+                text += "NULL"
+                continue
+            }
+            text += "\""
+            for character in value.pgText.unicodeScalars {
+                if character == "\"" || character == "\\" { text += "\\" }
+                text.unicodeScalars.append(character)
+            }
+            text += "\""
+        }
+        return text + "}"
     }
 
     // MARK: Runs
@@ -46,6 +61,11 @@ extension PostgresStore {
                 }
                 try connection.query(
                     "UPDATE run SET recipients = (SELECT COUNT(*) FROM delivery WHERE run = $1) WHERE name = $1", [run])
+                // The planner's figures for the tables the ledger's statements join, current now that the run's
+                // rows are in: a list's first run otherwise finds statistics of an empty table and gets plans
+                // that scan the whole table at every commit. (Skipped with a warning, not an error, for a user
+                // who does not own the tables.)
+                try connection.query("ANALYZE delivery, subscriber")
                 if let frozen = plan.freeze {
                     try Self.freeze(frozen, name: run, kind: plan.kind, connection: connection, now: now)
                 }
@@ -172,99 +192,159 @@ extension PostgresStore {
         }
     }
 
-    /// The group commit in one round trip: `BEGIN`, one statement per step, `COMMIT`, in libpq's pipeline
-    /// mode. A claim also marks its row `left` when the reader left; a step conditional on a claim of the same
-    /// commit applies only to a row this session holds in `sending`.
+    /// The group commit in one round trip and one statement, however many steps it holds: every claim, reply,
+    /// failure, release and skip travels as arrays (`unnest`) into one statement of data-modifying `WITH`
+    /// clauses, prepared once per connection, its own transaction. The server parses and plans nothing per
+    /// commit, and a commit costs one statement's work and one WAL flush.
+    ///
+    /// A step conditional on a claim of the same commit (a message that could not be built or whose connection
+    /// failed, given back before its claim was committed) must see that claim: such a commit runs as `BEGIN`,
+    /// the claims, the other steps, `COMMIT`, still in one round trip, and the conditional step applies only
+    /// to a row this session then holds in `sending`. A claim also marks its row `left` when the reader left.
     public func ledgerCommit(_ steps: [LedgerStep], now: Date) throws -> [Bool] {
         let session = Int64(try sendingSession())
-        var statements: [(String, [(any PGParameter)?])] = [("BEGIN", [])]
-        var claimIndexes: [Int] = []
+        var claims = LedgerArrays(columns: 4)
+        var claimKeys: [ClaimKey] = []
+        var writes = LedgerArrays(columns: 14)
+        var conditional = false
         for step in steps {
             switch step {
             case .claim(let delivery):
-                claimIndexes.append(statements.count)
-                statements.append(
-                    (
-                        PGLedgerTransaction.claimSQL + ", \n"
-                            + """
-                            gone AS (
-                                UPDATE delivery d SET state = 'left', updatedAt = $1,
-                                    reply = 'left during the run: the subscriber is '
-                                        || COALESCE((SELECT status FROM reader), 'removed') || ' now'
-                                WHERE d.run = $3 AND d.subscriberId = $4 AND d.state = $5 AND d.runAttempts = $6
-                                AND COALESCE((SELECT status FROM reader), 'removed') <> 'active' RETURNING 1)
-                            SELECT (SELECT COUNT(*) FROM claimed) AS claimed, (SELECT COUNT(*) FROM gone) AS gone
-                            """,
-                        [
-                            now, session, delivery.run, delivery.subscriberId, delivery.state.rawValue,
-                            delivery.runAttempts,
-                        ]
-                    ))
+                claims.append([delivery.run, delivery.subscriberId, delivery.state.rawValue, delivery.runAttempts])
+                claimKeys.append(ClaimKey(run: delivery.run, subscriberId: delivery.subscriberId))
             case .record(let delivery, let outcome, let messageID, let retryAt, let condition):
                 let state = Store.deliveryState(outcome)
-                statements.append(
-                    (
-                        """
-                        WITH recorded AS (
-                            UPDATE delivery SET state = $1, attempts = $2, runAttempts = $3, replyCode = $4, reply = $5,
-                                messageId = $6, nextAttemptAt = $7, updatedAt = $8
-                            WHERE run = $9 AND subscriberId = $10
-                            AND ($11::bigint IS NULL OR (state = 'sending' AND claimedBy = $11))
-                            RETURNING subscriberId)
-                        UPDATE subscriber SET status = 'bounced', updatedAt = $8
-                        WHERE $12::boolean AND status = 'active' AND id IN (SELECT subscriberId FROM recorded)
-                        """,
-                        [
-                            state.rawValue, delivery.attempts + 1, delivery.runAttempts + 1, outcome.replyCode,
-                            outcome.reply, messageID, state == .deferred ? retryAt : nil, now, delivery.run,
-                            delivery.subscriberId, condition == nil ? nil : session, outcome.isHardBounce,
-                        ]
-                    ))
+                conditional = conditional || condition != nil
+                writes.append([
+                    delivery.run, delivery.subscriberId, state.rawValue, outcome.reply, condition != nil, nil, nil,
+                    true, delivery.attempts + 1, delivery.runAttempts + 1, outcome.replyCode, messageID,
+                    state == .deferred ? retryAt : nil, outcome.isHardBounce,
+                ])
             case .fail(let delivery, let reason, let condition):
-                statements.append(
-                    (
-                        """
-                        UPDATE delivery SET state = 'failed', reply = $1, updatedAt = $2 WHERE run = $3 AND subscriberId = $4
-                        AND ($5::bigint IS NULL OR (state = 'sending' AND claimedBy = $5))
-                        """,
-                        [reason, now, delivery.run, delivery.subscriberId, condition == nil ? nil : session]
-                    ))
+                conditional = conditional || condition != nil
+                writes.append(
+                    [delivery.run, delivery.subscriberId, "failed", reason, condition != nil]
+                        + [nil, nil, false, nil, nil, nil, nil, nil, false])
             case .release(let delivery, let condition):
+                conditional = conditional || condition != nil
                 let state: Delivery.State = delivery.runAttempts > 0 || delivery.attempts > 0 ? .deferred : .pending
-                statements.append(
-                    (
-                        """
-                        UPDATE delivery SET state = $1, updatedAt = $2 WHERE run = $3 AND subscriberId = $4
-                        AND ($5::bigint IS NULL OR (state = 'sending' AND claimedBy = $5))
-                        """,
-                        [state.rawValue, now, delivery.run, delivery.subscriberId, condition == nil ? nil : session]
-                    ))
+                writes.append(
+                    [delivery.run, delivery.subscriberId, state.rawValue, nil, condition != nil]
+                        + [nil, nil, false, nil, nil, nil, nil, nil, false])
             case .skip(let delivery, let reason):
-                statements.append(
-                    (
-                        """
-                        UPDATE delivery SET state = 'left', reply = $1, updatedAt = $2
-                        WHERE run = $3 AND subscriberId = $4 AND state = $5 AND runAttempts = $6
-                        """,
-                        [
-                            reason, now, delivery.run, delivery.subscriberId, delivery.state.rawValue,
-                            delivery.runAttempts,
-                        ]
-                    ))
+                writes.append(
+                    [delivery.run, delivery.subscriberId, "left", reason, false]
+                        + [delivery.state.rawValue, delivery.runAttempts, false, nil, nil, nil, nil, nil, false])
             case .nothing:
                 break
             }
         }
-        statements.append(("COMMIT", []))
+        if claims.isEmpty && writes.isEmpty { return [] }
+        let fixed: [(any PGParameter)?] = [now, session]
+        let statements: [(String, [(any PGParameter)?])]
+        let claimResult: Int
+        if conditional && !claims.isEmpty {
+            statements = [
+                ("BEGIN", []), (Self.ledgerSQL(claims: true, writes: false), fixed + claims.parameters),
+                (Self.ledgerSQL(claims: false, writes: true), fixed + writes.parameters), ("COMMIT", []),
+            ]
+            claimResult = 1
+        } else {
+            statements = [
+                (
+                    Self.ledgerSQL(claims: !claims.isEmpty, writes: !writes.isEmpty),
+                    fixed + (claims.isEmpty ? [] : claims.parameters) + (writes.isEmpty ? [] : writes.parameters)
+                )
+            ]
+            claimResult = 0
+        }
         return try pool.retrying { connection in
             do {
                 let results = try connection.pipeline(statements)
-                return claimIndexes.map { results[$0].rows.first?.int("claimed") == 1 }
+                guard !claims.isEmpty else { return [] }
+                var claimed = Set<ClaimKey>()
+                for row in results[claimResult].rows {
+                    claimed.insert(ClaimKey(run: row.string("run"), subscriberId: row.int64("subscriberId")))
+                }
+                return claimKeys.map(claimed.contains)
             } catch {
-                if connection.isUsable { _ = try? connection.query("ROLLBACK") }
+                if statements.count > 1 && connection.isUsable { _ = try? connection.query("ROLLBACK") }
                 throw error
             }
         }
+    }
+
+    private struct ClaimKey: Hashable {
+        var run: String
+        var subscriberId: Int64
+    }
+
+    /// The group commit's statement: claims, other steps or both. `$1` is now, `$2` the session, then the
+    /// claims' arrays (when there are claims), then the other steps' arrays. Returns the rows claimed.
+    static func ledgerSQL(claims: Bool, writes: Bool) -> String {
+        var clauses: [String] = []
+        if claims { clauses.append(claimClauses) }
+        if writes { clauses.append(writeClauses(first: claims ? 7 : 3)) }
+        return "WITH " + clauses.joined(separator: ",\n")
+            + (claims ? "\nSELECT run, subscriberId FROM claimed" : "\nSELECT 1 AS written WHERE false")
+    }
+
+    /// The claims, from `$3` on: the rows' run, reader, state and attempts. A row is taken as `sending` when its
+    /// reader is active and it is as it was read; a row another sender is claiming right now is skipped, not
+    /// waited for; a row whose reader left is marked `left`.
+    static let claimClauses = """
+        claimStep AS (
+            SELECT * FROM unnest($3::text[], $4::bigint[], $5::text[], $6::int[])
+                AS s(run, subscriberId, state, runAttempts)),
+        reader AS (
+            SELECT c.*, COALESCE(r.status, 'removed') AS status
+            FROM claimStep c LEFT JOIN subscriber r ON r.id = c.subscriberId),
+        target AS (
+            SELECT d.run, d.subscriberId FROM delivery d JOIN reader s
+                ON d.run = s.run AND d.subscriberId = s.subscriberId AND d.state = s.state
+                AND d.runAttempts = s.runAttempts
+            WHERE s.status = 'active'
+            ORDER BY d.run, d.subscriberId
+            FOR UPDATE OF d SKIP LOCKED),
+        claimed AS (
+            UPDATE delivery d SET state = 'sending', updatedAt = $1, claimedBy = $2
+            FROM target t WHERE d.run = t.run AND d.subscriberId = t.subscriberId
+            RETURNING d.run, d.subscriberId),
+        gone AS (
+            UPDATE delivery d SET state = 'left', updatedAt = $1,
+                reply = 'left during the run: the subscriber is ' || s.status || ' now'
+            FROM reader s WHERE d.run = s.run AND d.subscriberId = s.subscriberId AND d.state = s.state
+            AND d.runAttempts = s.runAttempts AND s.status <> 'active')
+        """
+
+    /// Every other step, its arrays from `$first` on: a row's new state and reply; whether it applies only to a
+    /// row this session holds in `sending`; the state and attempts it must still have (a skip); and for a
+    /// server's answer, the attempts, reply code, Message-ID, next attempt and whether it was a hard bounce,
+    /// which marks an active reader `bounced`.
+    static func writeClauses(first: Int) -> String {
+        let p = (0..<14).map { "$\(first + $0)" }
+        return """
+            writeStep AS (
+                SELECT * FROM unnest(\(p[0])::text[], \(p[1])::bigint[], \(p[2])::text[], \(p[3])::text[],
+                    \(p[4])::boolean[], \(p[5])::text[], \(p[6])::int[], \(p[7])::boolean[], \(p[8])::int[],
+                    \(p[9])::int[], \(p[10])::int[], \(p[11])::text[], \(p[12])::timestamptz[], \(p[13])::boolean[])
+                    AS s(run, subscriberId, state, reply, onlyIfClaimed, wasState, wasRunAttempts, isReply, attempts,
+                        runAttempts, replyCode, messageId, nextAttemptAt, hardBounce)),
+            written AS (
+                UPDATE delivery d SET state = s.state, reply = COALESCE(s.reply, d.reply), updatedAt = $1,
+                    attempts = CASE WHEN s.isReply THEN s.attempts ELSE d.attempts END,
+                    runAttempts = CASE WHEN s.isReply THEN s.runAttempts ELSE d.runAttempts END,
+                    replyCode = CASE WHEN s.isReply THEN s.replyCode ELSE d.replyCode END,
+                    messageId = CASE WHEN s.isReply THEN s.messageId ELSE d.messageId END,
+                    nextAttemptAt = CASE WHEN s.isReply THEN s.nextAttemptAt ELSE d.nextAttemptAt END
+                FROM writeStep s WHERE d.run = s.run AND d.subscriberId = s.subscriberId
+                AND (NOT s.onlyIfClaimed OR (d.state = 'sending' AND d.claimedBy = $2))
+                AND (s.wasState IS NULL OR (d.state = s.wasState AND d.runAttempts = s.wasRunAttempts))
+                RETURNING d.subscriberId, s.hardBounce),
+            bounced AS (
+                UPDATE subscriber SET status = 'bounced', updatedAt = $1
+                WHERE status = 'active' AND id IN (SELECT subscriberId FROM written WHERE hardBounce))
+            """
     }
 
     // MARK: Frozen editions and the archive
@@ -434,6 +514,24 @@ extension PostgresStore {
             }
         }
     }
+}
+
+/// The columns of a group commit's steps, gathered row by row and sent as one array per column.
+struct LedgerArrays {
+    private var columns: [[(any PGParameter)?]]
+
+    init(columns: Int) {
+        self.columns = Array(repeating: [], count: columns)
+    }
+
+    var isEmpty: Bool { columns[0].isEmpty }
+
+    mutating func append(_ row: [(any PGParameter)?]) {
+        precondition(row.count == columns.count, "a ledger step has one value per column")
+        for (index, value) in row.enumerated() { columns[index].append(value) }
+    }
+
+    var parameters: [(any PGParameter)?] { columns.map { PostgresStore.arrayLiteral($0) } }
 }
 
 /// The ledger's writes inside one group transaction on PostgreSQL. A claim names the sending session.

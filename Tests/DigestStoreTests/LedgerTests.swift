@@ -249,4 +249,83 @@ struct LedgerTests {
         #expect(left.map(\.email.description) == ["r1@example.org"])
         #expect(left.first?.reply == "left during the run: the subscriber is unsubscribed now")
     }
+
+    /// One group commit holding every kind of step: each does what it says, in both stores, whether the commit
+    /// runs as one statement or (with steps conditional on a claim of the same commit) as a transaction.
+    @Test(arguments: StoreKind.allCases) func oneCommitOfEveryKindOfStepWritesEachAsItSays(_ kind: StoreKind)
+        async throws
+    {
+        let store = try await store(kind, readers: 8)
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        let rows = try store.deliveries("2017-11-18", state: .pending)
+        #expect(rows.count == 8)
+        func outcome(_ row: Delivery, _ status: DeliveryOutcome.Status, _ code: Int, _ text: String) -> DeliveryOutcome {
+            DeliveryOutcome(recipient: row.email, status: status, replyCode: code, reply: text)
+        }
+        // First commit: claims only.
+        let first = try store.ledgerCommit([.claim(rows[0]), .claim(rows[1]), .claim(rows[2])], now: Date())
+        #expect(first == [true, true, true])
+        // r7 leaves before its claim.
+        try store.setStatus(rows[7].email, to: .unsubscribed, now: Date())
+        let sending = try store.deliveries("2017-11-18", state: .sending)
+        // Second commit, one statement: answers for the rows claimed before, new claims, a skip, and a claim of
+        // a reader who left.
+        let second = try store.ledgerCommit(
+            [
+                .record(
+                    sending[0], outcome: outcome(sending[0], .accepted, 250, "250 ok"), messageID: "<a@x>",
+                    retryAt: nil, ifClaimed: nil),
+                .record(
+                    sending[1], outcome: outcome(sending[1], .rejected, 550, "550 5.1.1 user unknown"),
+                    messageID: "<b@x>", retryAt: nil, ifClaimed: nil),
+                .record(
+                    sending[2], outcome: outcome(sending[2], .deferred, 451, "451 try later"), messageID: "<c@x>",
+                    retryAt: Date().addingTimeInterval(60), ifClaimed: nil),
+                .claim(rows[3]), .skip(rows[4], reason: "left before the run reached them"), .claim(rows[7]),
+            ], now: Date())
+        #expect(second == [true, false])
+        // Third commit, a transaction: claims, and a failure and a release of two of them.
+        let third = try store.ledgerCommit(
+            [
+                .claim(rows[5]), .claim(rows[6]), .fail(rows[5], reason: "could not build the message", ifClaimed: 0),
+                .release(rows[6], ifClaimed: 1),
+            ], now: Date())
+        #expect(third == [true, true])
+
+        func state(_ row: Delivery) throws -> Delivery? {
+            for state in Delivery.State.allCases {
+                if let found = try store.deliveries("2017-11-18", state: state).first(where: {
+                    $0.subscriberId == row.subscriberId
+                }) { return found }
+            }
+            return nil
+        }
+        #expect(try state(rows[0])?.state == .sent)
+        #expect(try state(rows[0])?.messageId == "<a@x>")
+        #expect(try state(rows[0])?.attempts == 1)
+        #expect(try state(rows[1])?.state == .failed)
+        #expect(try state(rows[1])?.replyCode == 550)
+        #expect(try store.subscriber(rows[1].email)?.status == .bounced)
+        #expect(try store.subscriber(rows[0].email)?.status == .active)
+        #expect(try state(rows[2])?.state == .deferred)
+        #expect(try state(rows[2])?.nextAttemptAt != nil)
+        #expect(try state(rows[3])?.state == .sending)
+        #expect(try state(rows[4])?.state == .left)
+        #expect(try state(rows[4])?.reply == "left before the run reached them")
+        #expect(try state(rows[5])?.state == .failed)
+        #expect(try state(rows[5])?.reply == "could not build the message")
+        #expect(try state(rows[6])?.state == .pending)
+        #expect(try state(rows[7])?.state == .left)
+        #expect(try state(rows[7])?.reply == "left during the run: the subscriber is unsubscribed now")
+        // A reply for a claim that did not succeed in the same commit changes nothing.
+        let fourth = try store.ledgerCommit(
+            [
+                .claim(rows[4]),
+                .record(
+                    rows[4], outcome: outcome(rows[4], .accepted, 250, "250 ok"), messageID: "<d@x>", retryAt: nil,
+                    ifClaimed: 0),
+            ], now: Date())
+        #expect(fourth == [false])
+        #expect(try state(rows[4])?.state == .left)
+    }
 }
