@@ -182,12 +182,32 @@ final class PGConnection {
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(connection)
-            throw PGError(message: "cannot connect to the store \(settings): \(message)", sqlState: nil)
+            let fix = Self.advice(libpq: message).map { "\n  fix: \($0)" } ?? ""
+            throw PGError(message: "cannot connect to the store \(settings): \(message)\(fix)", sqlState: nil)
         }
         handle = connection
         // The server's notices and warnings (an ANALYZE skipped for lack of ownership) are not the editor's
         // business: libpq would print them to standard error as they come.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
+    }
+
+    /// What to do when libpq refused the connection for a reason of TLS an editor can fix in the store URL.
+    static func advice(libpq message: String) -> String? {
+        if message.contains("certificate verify failed") {
+            return "the server's certificate could not be verified: set sslrootcert= in the store URL to the file "
+                + "of the CA that signed it (and check that the certificate has not expired)"
+        }
+        if message.contains("root certificate file") && message.contains("does not exist") {
+            return "set sslrootcert= in the store URL to the file of the CA that signed the server's certificate"
+        }
+        if message.contains("does not match host name") {
+            return "write the host as the server's certificate names it (sslmode=verify-full checks the name)"
+        }
+        if message.contains("no encryption") {
+            return "the server takes only encrypted connections: write sslmode=verify-full and sslrootcert= in "
+                + "the store URL"
+        }
+        return nil
     }
 
     deinit { PQfinish(handle) }

@@ -116,7 +116,7 @@ public struct DigestEnvironment: Sendable {
         do {
             return try Store.open(location)
         } catch {
-            throw WorkflowError("cannot open the subscriber database \(location.description): \(error)")
+            throw WorkflowError.cannotOpen("the subscriber database", location, error)
         }
     }
 }

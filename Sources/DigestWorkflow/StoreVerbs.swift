@@ -77,12 +77,12 @@ public enum StoreVerbs {
         do {
             source = try Store.open(from)
         } catch {
-            throw WorkflowError("cannot open the subscriber database \(from.description): \(error)")
+            throw WorkflowError.cannotOpen("the subscriber database", from, error)
         }
         do {
             destination = try Store.open(to)
         } catch {
-            throw WorkflowError("cannot open the target store \(to.description): \(error)")
+            throw WorkflowError.cannotOpen("the target store", to, error)
         }
         let existing = try destination.tableCounts().filter { $0.value > 0 }
         if let table = existing.keys.sorted().first {
@@ -105,5 +105,15 @@ public enum StoreVerbs {
         } catch {
             throw WorkflowError("the copy to \(to.description) failed, and nothing was copied: \(error)")
         }
+    }
+}
+
+extension WorkflowError {
+    /// `cannot open WHAT LOCATION: ERROR`, naming the location once: a PostgreSQL connection error names the store
+    /// URL already (so that a connection opened later, mid-run, says which store too).
+    static func cannotOpen(_ what: String, _ location: StoreLocation, _ error: any Error) -> WorkflowError {
+        let text = "\(error)"
+        if text.contains(location.description) { return WorkflowError("cannot open \(what): \(text)") }
+        return WorkflowError("cannot open \(what) \(location.description): \(text)")
     }
 }

@@ -268,32 +268,10 @@ public final class DovecotTestServer: @unchecked Sendable {
         try configuration.write(toFile: configFile, atomically: true, encoding: .utf8)
     }
 
-    /// A CA and a leaf certificate for 127.0.0.1 and localhost, signed by it.
+    /// A CA (`ca.pem`) and a leaf certificate for 127.0.0.1 and localhost signed by it (`leaf.pem`, `leaf.key`).
     private static func makeCertificates(in folder: URL) async throws {
-        let openssl = "/usr/bin/openssl"
-        let path = folder.path
-        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(
-            toFile: "\(path)/leaf.ext", atomically: true, encoding: .utf8)
-        let steps: [[String]] = [
-            [
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(path)/ca.key", "-out", "\(path)/ca.pem",
-                "-days", "2", "-subj", "/CN=digest test CA",
-            ],
-            [
-                "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(path)/leaf.key", "-out", "\(path)/leaf.csr",
-                "-subj", "/CN=127.0.0.1",
-            ],
-            [
-                "x509", "-req", "-in", "\(path)/leaf.csr", "-CA", "\(path)/ca.pem", "-CAkey", "\(path)/ca.key",
-                "-CAcreateserial", "-out", "\(path)/leaf.pem", "-days", "2", "-extfile", "\(path)/leaf.ext",
-            ],
-        ]
-        for step in steps {
-            let result = try await Subprocess.run(openssl, step)
-            guard result.status == 0 else {
-                throw SetupFailure(message: "openssl \(step[0]) failed: \(result.stderr)")
-            }
-        }
+        let ca = try await TestCertificateAuthority.make(in: folder)
+        _ = try await ca.issue(in: folder, subjectAltName: "IP:127.0.0.1,DNS:localhost")
     }
 
     /// Waits (off the cooperative pool's threads: sleeps between tries) until both TLS ports accept connections.

@@ -35,61 +35,11 @@ public actor PostgresTestServer {
     }
 
     static func start() async throws -> PostgresTestServer {
-        let bin = try binFolder()
-        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
-            "digest-pg-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let data = folder.appendingPathComponent("data").path
-        let log = folder.appendingPathComponent("server.log").path
-        // PostgreSQL refuses to run as root: as root, the cluster belongs to the user postgres.
-        let asRoot = getuid() == 0
-        if asRoot {
-            let chown = try await Subprocess.run("/bin/chown", ["postgres:postgres", folder.path])
-            guard chown.status == 0 else { throw TestServerError("chown of \(folder.path): \(chown.stderr)") }
-        }
-        func command(_ program: String, _ arguments: [String]) async throws -> ProcessResult {
-            asRoot
-                ? try await Subprocess.run(
-                    "/usr/sbin/runuser", ["-u", "postgres", "--", "\(bin)/\(program)"] + arguments)
-                : try await Subprocess.run("\(bin)/\(program)", arguments)
-        }
-        let initdb = try await command(
-            "initdb", ["-D", data, "-A", "trust", "-U", "digest", "-E", "UTF8", "--no-sync"])
-        guard initdb.status == 0 else { throw TestServerError("initdb failed: \(initdb.stderr)") }
-        let port = try freePort()
-        // The server runs as a child of this process (not daemonized by pg_ctl, which would keep open whatever
-        // descriptors it inherited, and with them other tests' pipes); its output goes to the log.
-        let server = Process()
-        let postgres = [
-            "\(bin)/postgres", "-D", data, "-p", String(port), "-k", folder.path, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "max_connections=200",
-        ]
-        let argv = asRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--"] + postgres : postgres
-        server.executableURL = URL(fileURLWithPath: argv[0])
-        server.arguments = Array(argv.dropFirst())
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let logHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        server.standardOutput = logHandle
-        server.standardError = logHandle
-        server.standardInput = FileHandle.nullDevice
-        try server.run()
-        var ready = false
-        for _ in 0..<300 {
-            let probe = try await Subprocess.run(
-                "\(bin)/pg_isready", ["-h", "127.0.0.1", "-p", String(port), "-U", "digest", "-d", "postgres"])
-            if probe.status == 0 {
-                ready = true
-                break
-            }
-            guard server.isRunning else { break }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
-        guard ready else {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw TestServerError("the PostgreSQL test server did not start:\n\(text)")
-        }
-        PostgresTestServer.stopAtExit(bin: bin, data: data, asRoot: asRoot, folder: folder.path)
-        return PostgresTestServer(port: port, folder: folder, bin: bin)
+        let cluster = try await PostgresCluster.create(label: "pg")
+        _ = try await cluster.launch([])
+        PostgresTestServer.stopAtExit(
+            bin: cluster.bin, data: cluster.data, asRoot: cluster.asRoot, folder: cluster.folder.path)
+        return PostgresTestServer(port: cluster.port, folder: cluster.folder, bin: cluster.bin)
     }
 
     nonisolated(unsafe) private static var stopCommand: [String] = []
