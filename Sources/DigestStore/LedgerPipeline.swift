@@ -100,6 +100,12 @@ public final class LedgerPipeline: @unchecked Sendable {
     private var bufferIndex = 0
     private var pendingCursor: Int64 = Int64.min
     private var pendingExhausted = false
+    /// A claim of this pipeline found its row taken (another sender on the same run, most often): the reading
+    /// moves on to a random point further on instead of following the other sender row by row.
+    private var contended = false
+    /// The reading jumped since it last started from the lowest id: rows it passed over are read again from
+    /// the start when it reaches the end.
+    private var jumped = false
     /// Rows handed out and not yet settled (their reply, failure or release not committed).
     private var inFlight: Set<Int64> = []
 
@@ -187,6 +193,10 @@ public final class LedgerPipeline: @unchecked Sendable {
         readLock.lock()
         defer { readLock.unlock() }
         while true {
+            if contended {
+                contended = false
+                try jumpAhead()
+            }
             if bufferIndex < buffer.count {
                 let row = buffer[bufferIndex]
                 bufferIndex += 1
@@ -198,7 +208,11 @@ public final class LedgerPipeline: @unchecked Sendable {
             if !pendingExhausted {
                 let (rows, skipped) = try readPending()
                 for (row, reason) in skipped { submit(.skip(row, reason)) }
-                if rows.isEmpty && skipped.isEmpty {
+                if rows.isEmpty && skipped.isEmpty && jumped {
+                    // The end, after a jump: once more from the start, for the rows passed over.
+                    pendingCursor = Int64.min
+                    jumped = false
+                } else if rows.isEmpty && skipped.isEmpty {
                     pendingExhausted = true
                 } else {
                     buffer = rows
@@ -216,6 +230,19 @@ public final class LedgerPipeline: @unchecked Sendable {
             buffer = rows
             bufferIndex = 0
         }
+    }
+
+    /// Drops what was read ahead and moves the cursor to a random pending row further on: two senders on one
+    /// run that read the same rows in the same order would otherwise race for every one of them, the loser's
+    /// claims coming back empty. A lone sender never jumps unless a reader left between the read and the claim.
+    private func jumpAhead() throws {
+        guard !pendingExhausted, let last = try store.ledgerLastPending(run: run) else { return }
+        let start = max(pendingCursor, 0)
+        guard last > start else { return }
+        pendingCursor = Int64.random(in: start..<last)
+        buffer = []
+        bufferIndex = 0
+        jumped = true
     }
 
     /// The next pending rows after the cursor, with readers who left since the run began set aside.
@@ -245,6 +272,12 @@ public final class LedgerPipeline: @unchecked Sendable {
         try flush()
         let next = try store.ledgerNextAttempt(run: run, maxRunAttempts: maxRunAttempts)
         return next.map(Next.waitUntil) ?? .finished
+    }
+
+    private func noteContention() {
+        readLock.lock()
+        contended = true
+        readLock.unlock()
     }
 
     private func settle(_ id: Int64) {
@@ -298,7 +331,10 @@ public final class LedgerPipeline: @unchecked Sendable {
                         let ok = next < results.count ? results[next] : false
                         next += 1
                         claims.append((ticket, ok))
-                        if !ok { settled.append(ticket.delivery.subscriberId) }
+                        if !ok {
+                            settled.append(ticket.delivery.subscriberId)
+                            noteContention()
+                        }
                     } else {
                         settled.append(ticket.delivery.subscriberId)
                     }

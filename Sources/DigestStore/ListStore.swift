@@ -58,6 +58,8 @@ public protocol ListStore: AnyObject, Sendable {
 
     /// The pending rows of `run` after subscriber id `cursor`, in id order, each with its reader's status now.
     func ledgerPending(run: String, after cursor: Int64, limit: Int) throws -> [(Delivery, String)]
+    /// The highest subscriber id among the pending rows of `run`.
+    func ledgerLastPending(run: String) throws -> Int64?
     /// The deferred rows of `run` whose time has come.
     func ledgerDeferred(run: String, maxRunAttempts: Int, now: Date, limit: Int) throws -> [Delivery]
     /// When the next deferred row of `run` may be tried; nil when none is left.

@@ -162,6 +162,14 @@ extension PostgresStore {
         }
     }
 
+    public func ledgerLastPending(run: String) throws -> Int64? {
+        try pool.with { connection in
+            try connection.query(
+                "SELECT MAX(subscriberId) AS last FROM delivery WHERE run = $1 AND state = 'pending'", [run]
+            ).rows.first?["last"].flatMap { Int64($0) }
+        }
+    }
+
     public func ledgerDeferred(run: String, maxRunAttempts: Int, now: Date, limit: Int) throws -> [Delivery] {
         try pool.with { connection in
             try connection.query(

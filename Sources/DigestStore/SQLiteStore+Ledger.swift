@@ -79,6 +79,13 @@ extension SQLiteStore {
         }
     }
 
+    public func ledgerLastPending(run: String) throws -> Int64? {
+        try database.read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT MAX(subscriberId) FROM delivery WHERE run = ? AND state = 'pending'", arguments: [run])
+        }
+    }
+
     public func ledgerDeferred(run: String, maxRunAttempts: Int, now: Date, limit: Int) throws -> [Delivery] {
         try database.read { db in
             try Delivery.fetchAll(

@@ -328,4 +328,26 @@ struct LedgerTests {
         #expect(fourth == [false])
         #expect(try state(rows[4])?.state == .left)
     }
+
+    /// A claim that finds its row gone makes the reading jump ahead (what keeps two senders apart); the rows
+    /// it passed over are read again from the start, so everyone else still gets exactly one message.
+    @Test(arguments: StoreKind.allCases) func aClaimThatFailsJumpsAheadAndTheRowsPassedOverAreStillSent(
+        _ kind: StoreKind
+    ) async throws {
+        let store = try await store(kind, readers: 300)
+        _ = try store.startRun("2017-11-18", resendInDoubt: false, now: Date())
+        let leaver = EmailAddress("r2@example.org")!
+        let transport = ScriptedTransport { address, _ in
+            // The first message out: r2's row is read ahead already; r2 leaves before its claim.
+            if address.description == "r0@example.org" {
+                _ = try? store.setStatus(leaver, to: .unsubscribed, now: Date())
+            }
+            return .accepted
+        }
+        sender(store, transport, options: SendOptions(connections: 1, backoff: 0.001)).send(remaining: 300)
+        #expect(transport.attempts[leaver] == nil)
+        #expect(transport.attempts.count == 299)
+        #expect(transport.attempts.values.allSatisfy { $0 == 1 }, "a reader got two copies")
+        #expect(try store.deliveryCounts("2017-11-18") == [.sent: 299, .left: 1])
+    }
 }
