@@ -250,21 +250,24 @@ extension PostgresStore {
         if claims.isEmpty && writes.isEmpty { return [] }
         let fixed: [(any PGParameter)?] = [now, session]
         let statements: [(String, [(any PGParameter)?])]
-        let claimResult: Int
+        // The statement's generic plan, cached with it: without this the server would keep planning it anew at
+        // every commit (its custom plans, which know the arrays' lengths, look cheaper than the generic one).
+        let generic = ("SET LOCAL plan_cache_mode = force_generic_plan", [(any PGParameter)?]())
+        let claimResult = 2
         if conditional && !claims.isEmpty {
             statements = [
-                ("BEGIN", []), (Self.ledgerSQL(claims: true, writes: false), fixed + claims.parameters),
+                ("BEGIN", []), generic, (Self.ledgerSQL(claims: true, writes: false), fixed + claims.parameters),
                 (Self.ledgerSQL(claims: false, writes: true), fixed + writes.parameters), ("COMMIT", []),
             ]
-            claimResult = 1
         } else {
             statements = [
+                ("BEGIN", []), generic,
                 (
                     Self.ledgerSQL(claims: !claims.isEmpty, writes: !writes.isEmpty),
                     fixed + (claims.isEmpty ? [] : claims.parameters) + (writes.isEmpty ? [] : writes.parameters)
-                )
+                ),
+                ("COMMIT", []),
             ]
-            claimResult = 0
         }
         return try pool.retrying { connection in
             do {
@@ -276,7 +279,7 @@ extension PostgresStore {
                 }
                 return claimKeys.map(claimed.contains)
             } catch {
-                if statements.count > 1 && connection.isUsable { _ = try? connection.query("ROLLBACK") }
+                if connection.isUsable { _ = try? connection.query("ROLLBACK") }
                 throw error
             }
         }

@@ -130,7 +130,9 @@ enum PostgresSendCase {
             server = try start(
                 asRoot ? "/usr/sbin/runuser" : "\(bin)/postgres",
                 (asRoot ? ["-u", "postgres", "--", "\(bin)/postgres"] : []) + arguments)
-            for _ in 0..<100 {
+            // Generous on a busy machine: a cold start with crash recovery can take several seconds.
+            for _ in 0..<300 {
+                guard server?.isRunning ?? false else { break }
                 let probe = Process()
                 probe.executableURL = URL(fileURLWithPath: "\(bin)/pg_isready")
                 probe.arguments = ["-h", "127.0.0.1", "-p", String(port), "-q"]
@@ -139,7 +141,9 @@ enum PostgresSendCase {
                 if probe.terminationStatus == 0 { return }
                 Thread.sleep(forTimeInterval: 0.1)
             }
-            throw Bench.BenchError(message: "the PostgreSQL server did not start")
+            stop()
+            throw Bench.BenchError(
+                message: "the PostgreSQL server did not start on port \(port) within 30 s (is the port taken?)")
         }
 
         func database() throws -> PostgresSettings {
