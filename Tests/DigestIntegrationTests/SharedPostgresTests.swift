@@ -247,9 +247,11 @@ extension SharedPostgresTests {
         #expect(received.count <= readers, "messages to addresses that are not readers")
         #expect(try store.deliveryCounts("2017-11-18")[.sent] == readers - doubt.count)
         let figures = ["import", "part", "copy", "finish"].map { String(format: "%.1f", seconds[$0] ?? 0) }
-        print(
+        let line =
             "\(readers) readers copied with a run in progress: import \(figures[0]) s, part-send of \(part) "
-                + "\(figures[1]) s, \(beforeCopy) sent before the copy, copy \(figures[2]) s, finish of "
-                + "\(try server.acceptedCount() - beforeCopy) from PostgreSQL \(figures[3]) s, \(doubt.count) in doubt")
+            + "\(figures[1]) s, \(beforeCopy) sent before the copy, copy \(figures[2]) s, finish of "
+            + "\(try server.acceptedCount() - beforeCopy) from PostgreSQL \(figures[3]) s, \(doubt.count) in doubt\n"
+        // Written at once, not through print's buffer: a run's figures once went missing from a redirected log.
+        FileHandle.standardOutput.write(Data(line.utf8))
     }
 }
