@@ -6,8 +6,9 @@ recipients with 550 (--reject) or 451 (--defer) at RCPT, prints "READY <port>" o
 and runs until terminated.
 
 With --envelopes-only FILE (the volume tests), it stores no message at all: for each one it accepts it
-appends one line to FILE, "<Message-ID> recipient recipient...", before answering 250, and reads DATA
-in one piece rather than line by line.
+appends one line to FILE, "<Message-ID> recipient recipient...", before answering 250; it reads DATA
+in a few pieces rather than line by line, and plain <local@domain> addresses with a pattern rather than
+the email package (0.42 ms of CPU a message against 1.8 ms storing each: docs/benchmarks.md).
 """
 import argparse
 import json
@@ -84,7 +85,6 @@ class DroppingSMTP(SMTP):
             return
         return await super().smtp_DATA(arg)
 
-
     def _getaddr(self, arg):
         # aiosmtpd parses every MAIL and RCPT address with the email package and defines a class each time:
         # a fifth of this server's time in the volume tests, whose addresses are plain <local@domain>.
@@ -95,7 +95,7 @@ class DroppingSMTP(SMTP):
         return super()._getaddr(arg)
 
     async def whole_DATA(self, arg):
-        """DATA read up to the lone dot in a few pieces instead of a loop over its lines (no size limit)."""
+        """DATA read up to the lone dot in a few pieces instead of a loop over its lines (no 552 size check)."""
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return
         if not self.envelope.rcpt_tos:
