@@ -197,7 +197,7 @@ extension SharedPostgresTests {
         let killed = try sender(workspace, server, connections: connections)
         let deadline = Date().addingTimeInterval(300)
         while killed.isRunning, Date() < deadline, try server.acceptedCount() < part + 5_000 {
-            try await Task.sleep(for: .milliseconds(20))
+            try await Task.sleep(for: .milliseconds(50))
         }
         #expect(killed.isRunning, "the sender ended before it was killed")
         kill(killed.processIdentifier, SIGKILL)

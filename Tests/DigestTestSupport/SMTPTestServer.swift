@@ -61,10 +61,22 @@ public final class SMTPTestServer: @unchecked Sendable {
         return counts
     }
 
-    /// How many messages the server has accepted so far.
+    /// How many messages the server has accepted so far (with `envelopesOnly`, its finished lines: cheap
+    /// enough to ask several times a second of a file of 100,000).
     public func acceptedCount() throws -> Int {
         guard let envelopes else { return try received().count }
-        return try envelopeLines(envelopes).count
+        guard FileManager.default.fileExists(atPath: envelopes.path) else { return 0 }
+        let data = try Data(contentsOf: envelopes)
+        return data.withUnsafeBytes { bytes in
+            guard var cursor = bytes.baseAddress else { return 0 }
+            let end = cursor + bytes.count
+            var lines = 0
+            while cursor < end, let newline = memchr(cursor, 0x0A, end - cursor) {
+                lines += 1
+                cursor = UnsafeRawPointer(newline) + 1
+            }
+            return lines
+        }
     }
 
     private func envelopeLines(_ file: URL) throws -> [Substring] {
