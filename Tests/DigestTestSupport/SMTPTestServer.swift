@@ -5,17 +5,24 @@ import Foundation
 public final class SMTPTestServer: @unchecked Sendable {
     public let port: Int
     public let mailbox: URL
+    /// With `envelopesOnly`, the file of one line per accepted message: its Message-ID and recipients.
+    public let envelopes: URL?
     private let process: Process
 
     /// Starts the server. `reject` lists recipients answered with 550 at RCPT; `deferred` with 451.
+    /// `envelopesOnly` (volume tests): no message is stored, only one line per message in `envelopes`,
+    /// read by `recipientCounts()`; `received()` is then empty.
     public init(
         reject: [String] = [], deferred: [String] = [], dropData: [String] = [],
         tls: (cert: String, key: String)? = nil,
-        auth: String? = nil
+        auth: String? = nil,
+        envelopesOnly: Bool = false
     ) throws {
         let mailbox = try Repository.temporaryFolder("smtp-mailbox")
         let script = Repository.root.appendingPathComponent("Tests/Support/smtp_server.py").path
         var arguments = [script, "--mailbox", mailbox.path]
+        let envelopes = envelopesOnly ? mailbox.appendingPathComponent("envelopes.txt") : nil
+        if let envelopes { arguments += ["--envelopes-only", envelopes.path] }
         for address in reject { arguments += ["--reject", address] }
         for address in deferred { arguments += ["--defer", address] }
         for address in dropData { arguments += ["--drop-data", address] }
@@ -24,6 +31,7 @@ public final class SMTPTestServer: @unchecked Sendable {
         let (process, port) = try PythonServer.start(arguments, what: "the test SMTP server (is aiosmtpd installed?)")
         self.port = port
         self.mailbox = mailbox
+        self.envelopes = envelopes
         self.process = process
     }
 
@@ -36,6 +44,49 @@ public final class SMTPTestServer: @unchecked Sendable {
     }
 
     public var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// How many messages each envelope recipient got, from the envelopes file with `envelopesOnly`,
+    /// otherwise from the stored messages.
+    public func recipientCounts() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        guard let envelopes else {
+            for message in try received() {
+                for recipient in message.recipients { counts[recipient, default: 0] += 1 }
+            }
+            return counts
+        }
+        for line in try envelopeLines(envelopes) {
+            for recipient in line.split(separator: " ").dropFirst() { counts[String(recipient), default: 0] += 1 }
+        }
+        return counts
+    }
+
+    /// How many messages the server has accepted so far (with `envelopesOnly`, its finished lines: cheap
+    /// enough to ask several times a second of a file of 100,000).
+    public func acceptedCount() throws -> Int {
+        guard let envelopes else { return try received().count }
+        guard FileManager.default.fileExists(atPath: envelopes.path) else { return 0 }
+        let data = try Data(contentsOf: envelopes)
+        return data.withUnsafeBytes { bytes in
+            guard var cursor = bytes.baseAddress else { return 0 }
+            let end = cursor + bytes.count
+            var lines = 0
+            while cursor < end, let newline = memchr(cursor, 0x0A, end - cursor) {
+                lines += 1
+                cursor = UnsafeRawPointer(newline) + 1
+            }
+            return lines
+        }
+    }
+
+    private func envelopeLines(_ file: URL) throws -> [Substring] {
+        guard FileManager.default.fileExists(atPath: file.path) else { return [] }
+        let text = try String(contentsOf: file, encoding: .utf8)
+        // A line is written whole, in one write(2), before the 250; the last may still be unfinished
+        // while messages arrive, and is not counted until its newline is there.
+        guard let end = text.lastIndex(of: "\n") else { return [] }
+        return text[..<end].split(separator: "\n")
+    }
 
     /// The accepted messages, in arrival order: each `.eml` with the envelope recipients from its `.json`.
     public func received() throws -> [(recipients: [String], file: URL)] {
