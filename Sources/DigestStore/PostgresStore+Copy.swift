@@ -11,18 +11,42 @@ extension PostgresStore {
     /// The sending session, started at the first claim: a number of its own and an advisory lock on it,
     /// held by a connection of its own for as long as the process lives.
     func sendingSession() throws -> Int32 {
-        try sessionLock.withLock {
-            if let session, session.connection.isUsable { return session.id }
-            let connection = try PGConnection(settings)
-            while true {
-                let id = Int32.random(in: 1...Int32.max)
-                let locked = try connection.query(
-                    "SELECT pg_try_advisory_lock($1, $2) AS locked", [Int(Self.sessionLockClass), Int(id)]
-                ).rows.first?["locked"]
-                if locked == "t" {
-                    session = (id, connection)
-                    return id
+        try sessionLock.withLock { try openSession().id }
+    }
+
+    /// Runs `body` on the sending session's own connection, which nothing else uses: the ledger's group
+    /// commits. Its statements run on their cached generic plans (`plan_cache_mode`, set once for the
+    /// session): the server would otherwise keep planning the commit's statement anew, its custom plans, which
+    /// know the arrays' lengths, looking cheaper than the generic one. A deadlock or serialization failure is
+    /// tried again.
+    func onSendingSession<T>(_ body: (Int64, PGConnection) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try sessionLock.withLock {
+                    let session = try openSession()
+                    return try body(Int64(session.id), session.connection)
                 }
+            } catch let error as PGError where error.isRetryable && attempt < 8 {
+                Thread.sleep(forTimeInterval: Double.random(in: 0.001...0.02) * Double(attempt))
+            }
+        }
+    }
+
+    /// The session, opened if it is not yet or its connection was lost. Called under `sessionLock`.
+    private func openSession() throws -> (id: Int32, connection: PGConnection) {
+        if let session, session.connection.isUsable { return session }
+        let connection = try PGConnection(settings)
+        try connection.query("SET plan_cache_mode = force_generic_plan")
+        while true {
+            let id = Int32.random(in: 1...Int32.max)
+            let locked = try connection.query(
+                "SELECT pg_try_advisory_lock($1, $2) AS locked", [Int(Self.sessionLockClass), Int(id)]
+            ).rows.first?["locked"]
+            if locked == "t" {
+                session = (id, connection)
+                return (id, connection)
             }
         }
     }

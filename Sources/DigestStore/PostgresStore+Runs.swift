@@ -210,7 +210,6 @@ extension PostgresStore {
     /// the claims, the other steps, `COMMIT`, still in one round trip, and the conditional step applies only
     /// to a row this session then holds in `sending`. A claim also marks its row `left` when the reader left.
     public func ledgerCommit(_ steps: [LedgerStep], now: Date) throws -> [Bool] {
-        let session = Int64(try sendingSession())
         var claims = LedgerArrays(columns: 4)
         var claimKeys: [ClaimKey] = []
         var writes = LedgerArrays(columns: 14)
@@ -248,28 +247,27 @@ extension PostgresStore {
             }
         }
         if claims.isEmpty && writes.isEmpty { return [] }
-        let fixed: [(any PGParameter)?] = [now, session]
-        let statements: [(String, [(any PGParameter)?])]
-        // The statement's generic plan, cached with it: without this the server would keep planning it anew at
-        // every commit (its custom plans, which know the arrays' lengths, look cheaper than the generic one).
-        let generic = ("SET LOCAL plan_cache_mode = force_generic_plan", [(any PGParameter)?]())
-        let claimResult = 2
-        if conditional && !claims.isEmpty {
-            statements = [
-                ("BEGIN", []), generic, (Self.ledgerSQL(claims: true, writes: false), fixed + claims.parameters),
-                (Self.ledgerSQL(claims: false, writes: true), fixed + writes.parameters), ("COMMIT", []),
-            ]
-        } else {
-            statements = [
-                ("BEGIN", []), generic,
-                (
-                    Self.ledgerSQL(claims: !claims.isEmpty, writes: !writes.isEmpty),
-                    fixed + (claims.isEmpty ? [] : claims.parameters) + (writes.isEmpty ? [] : writes.parameters)
-                ),
-                ("COMMIT", []),
-            ]
-        }
-        return try pool.retrying { connection in
+        return try onSendingSession { session, connection in
+            let fixed: [(any PGParameter)?] = [now, session]
+            // One statement: the pipeline's own transaction. Steps that depend on a claim of the same commit:
+            // two statements in one transaction, so the second sees the first's claims.
+            let statements: [(String, [(any PGParameter)?])]
+            let claimResult: Int
+            if conditional && !claims.isEmpty {
+                statements = [
+                    ("BEGIN", []), (Self.ledgerSQL(claims: true, writes: false), fixed + claims.parameters),
+                    (Self.ledgerSQL(claims: false, writes: true), fixed + writes.parameters), ("COMMIT", []),
+                ]
+                claimResult = 1
+            } else {
+                statements = [
+                    (
+                        Self.ledgerSQL(claims: !claims.isEmpty, writes: !writes.isEmpty),
+                        fixed + (claims.isEmpty ? [] : claims.parameters) + (writes.isEmpty ? [] : writes.parameters)
+                    )
+                ]
+                claimResult = 0
+            }
             do {
                 let results = try connection.pipeline(statements)
                 guard !claims.isEmpty else { return [] }
@@ -279,7 +277,7 @@ extension PostgresStore {
                 }
                 return claimKeys.map(claimed.contains)
             } catch {
-                if connection.isUsable { _ = try? connection.query("ROLLBACK") }
+                if statements.count > 1 && connection.isUsable { _ = try? connection.query("ROLLBACK") }
                 throw error
             }
         }
