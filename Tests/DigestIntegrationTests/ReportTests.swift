@@ -142,22 +142,13 @@ struct ReportTests {
                 file.path, "--connections", "16",
             ])
         #expect(result.status == 0, "\(result.stderr)")
-        let load = try JSONDecoder().decode(LoadReport.self, from: Data(result.stdout.utf8))
+        let load = try LoadReport(json: result.stdout)
         print("click load: \(load.requests) GETs in \(load.seconds) s, \(load.rate) requests/s")
         #expect(load.statuses == ["302": 10_000], "\(load.statuses)")
         #expect(load.errors == 0 && load.retries == 0)
         let stories = try #require(try await report(sent.workspace).stories)
         #expect(stories.map(\.clicks) == [2_000, 2_000, 2_000, 2_000, 2_000])
         #expect(stories.allSatisfy { $0.scannerClicks == 0 })
-    }
-
-    struct LoadReport: Decodable {
-        var requests: Int
-        var statuses: [String: Int]
-        var errors: Int
-        var retries: Int
-        var seconds: Double
-        var rate: Double
     }
 
     @Test func theReportPageShowsTheSameFiguresAsTheJSONAndChromiumDrawsIt() async throws {

@@ -79,16 +79,6 @@ struct ServeBrowserAndLoadTests {
         }
     }
 
-    struct LoadReport: Decodable {
-        var requests: Int
-        var statuses: [String: Int]
-        var errors: Int
-        var first_errors: [String]
-        var retries: Int
-        var seconds: Double
-        var rate: Double
-    }
-
     /// 10,000 readers, each one-click POST from its own signed token, 16 connections at once: every
     /// request answered 200 and every reader unsubscribed in the store afterwards.
     @Test func tenThousandOneClickPostsUnsubscribeTenThousandReadersWithoutAnError() async throws {
@@ -111,11 +101,11 @@ struct ServeBrowserAndLoadTests {
                 "http://127.0.0.1:\(server.port)", "--tokens", tokens.path, "--connections", "16",
             ])
         #expect(result.status == 0, "\(result.stderr)")
-        let report = try JSONDecoder().decode(LoadReport.self, from: Data(result.stdout.utf8))
+        let report = try LoadReport(json: result.stdout)
         print("one-click load: \(report.requests) POSTs in \(report.seconds) s, \(report.rate) requests/s")
         #expect(report.requests == count)
         #expect(report.statuses == ["200": count], "\(report.statuses)")
-        #expect(report.errors == 0, "\(report.first_errors)")
+        #expect(report.errors == 0, "\(report.firstErrors)")
         #expect(report.retries == 0)
         #expect(server.stop() == 0)
         let counts = try store.counts()

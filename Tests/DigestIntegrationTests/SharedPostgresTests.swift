@@ -102,15 +102,6 @@ struct SharedPostgresTests {
         print("two senders, 3 kills each: \(readers) readers, \(doubt.count) in doubt, \(received.count) received")
     }
 
-    struct LoadReport: Decodable {
-        var requests: Int
-        var statuses: [String: Int]
-        var errors: Int
-        var retries: Int
-        var seconds: Double
-        var rate: Double
-    }
-
     /// Two `digest serve` processes on one database, 10,000 one-click POSTs spread over both: every one
     /// answered 200 and every reader unsubscribed once.
     @Test func twoWebNodesTakeTenThousandOneClickUnsubscribesWithoutAnError() async throws {
@@ -141,7 +132,7 @@ struct SharedPostgresTests {
         var requests = 0
         for result in results {
             #expect(result.status == 0, "\(result.stderr)")
-            let report = try JSONDecoder().decode(LoadReport.self, from: Data(result.stdout.utf8))
+            let report = try LoadReport(json: result.stdout)
             #expect(report.statuses.keys.sorted() == ["200"], "\(report.statuses)")
             #expect(report.errors == 0)
             requests += report.requests

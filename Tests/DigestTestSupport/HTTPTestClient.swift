@@ -178,3 +178,25 @@ public final class ServeProcess: @unchecked Sendable {
     public var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
     public var errorLog: String { (try? String(contentsOf: errors, encoding: .utf8)) ?? "" }
 }
+
+/// What `Tests/Support/http_load.py` prints when it is done: requests sent, answers by status, errors (with
+/// the first few), retries of refused connections, and the time it took.
+public struct LoadReport: Decodable, Sendable {
+    public var requests: Int
+    public var statuses: [String: Int]
+    public var errors: Int
+    public var firstErrors: [String]
+    public var retries: Int
+    public var seconds: Double
+    public var rate: Double
+
+    enum CodingKeys: String, CodingKey {
+        case requests, statuses, errors, retries, seconds, rate
+        case firstErrors = "first_errors"
+    }
+
+    /// Reads the script's standard output.
+    public init(json: String) throws {
+        self = try JSONDecoder().decode(LoadReport.self, from: Data(json.utf8))
+    }
+}
