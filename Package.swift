@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(name: "DigestBouncesTests", dependencies: ["DigestBounces"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "DigestDNSTests", dependencies: ["DigestDNS", "DigestMail", "DigestTestSupport"],
+            name: "DigestDNSTests", dependencies: ["DigestCore", "DigestDNS", "DigestMail", "DigestTestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "DigestStoreTests", dependencies: ["DigestStore", "DigestSending", "DigestTestSupport"],

@@ -250,36 +250,26 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// An SNS signing certificate over HTTPS with libcurl, on a thread of its own (libcurl blocks).
     @Sendable static func fetchCertificate(_ url: String) async throws -> [UInt8] {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(
-                    with: Result {
-                        let fetcher = try CurlFetcher(
-                            configuration: .init(connectTimeout: 5, totalTimeout: 10, maximumBytes: 64 * 1024))
-                        let document = try fetcher.fetch(url).get()
-                        guard document.status == 200, SNSVerifier.isAmazonCertificateURL(document.finalURL) else {
-                            throw FetchError(url: url, reason: "answered \(document.status) from \(document.finalURL)")
-                        }
-                        return Array(document.body)
-                    })
-            }.start()
+        try await offThePool {
+            let fetcher = try CurlFetcher(
+                configuration: .init(connectTimeout: 5, totalTimeout: 10, maximumBytes: 64 * 1024))
+            let document = try fetcher.fetch(url).get()
+            guard document.status == 200, SNSVerifier.isAmazonCertificateURL(document.finalURL) else {
+                throw FetchError(url: url, reason: "answered \(document.status) from \(document.finalURL)")
+            }
+            return Array(document.body)
         }
     }
 
     /// Visits an SNS SubscribeURL (GET) to confirm a subscription.
     @Sendable static func visit(_ url: String) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            Thread {
-                continuation.resume(
-                    with: Result {
-                        let fetcher = try CurlFetcher(
-                            configuration: .init(connectTimeout: 5, totalTimeout: 15, maximumBytes: 64 * 1024))
-                        let document = try fetcher.fetch(url).get()
-                        guard document.status == 200 else {
-                            throw FetchError(url: url, reason: "answered \(document.status)")
-                        }
-                    })
-            }.start()
+        try await offThePool {
+            let fetcher = try CurlFetcher(
+                configuration: .init(connectTimeout: 5, totalTimeout: 15, maximumBytes: 64 * 1024))
+            let document = try fetcher.fetch(url).get()
+            guard document.status == 200 else {
+                throw FetchError(url: url, reason: "answered \(document.status)")
+            }
         }
     }
 

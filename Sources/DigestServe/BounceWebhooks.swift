@@ -48,7 +48,7 @@ public final class BounceWebhooks: Sendable {
             settings: settings,
             record: { events in
                 // The store's write is synchronous: on a thread of its own, not one of the cooperative pool.
-                try await Self.onThread { try store.recordBounces(events, policy: policy, now: now()) }
+                try await offThePool { try store.recordBounces(events, policy: policy, now: now()) }
             }, visit: visit, now: now, log: log)
     }
 
@@ -287,11 +287,4 @@ public final class BounceWebhooks: Sendable {
         return formatter.date(from: trimmed)
     }
 
-    /// Runs blocking work on a thread of its own and waits for it without holding a cooperative thread.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try body() }) }
-            thread.start()
-        }
-    }
 }

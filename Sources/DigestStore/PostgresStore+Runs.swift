@@ -433,7 +433,7 @@ extension PostgresStore {
         // In key order, so two servers' batches take their row locks in the same order.
         let grouped = counting.sorted { ($0.key.date, $0.key.story) < ($1.key.date, $1.key.story) }
             .map { ($0.key, $0.value) }
-        try await offPool { [pool] in
+        try await offThePool { [pool] in
             try pool.transaction { connection in
                 for (click, count) in grouped {
                     try connection.query(

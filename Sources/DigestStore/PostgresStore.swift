@@ -201,13 +201,6 @@ public final class PostgresStore: ListStore {
 
     // MARK: Helpers
 
-    /// Runs blocking work off Swift's cooperative pool, so a server's tasks never wait on the network.
-    func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     static let subscriberColumns =
         "id, email, name, status, joinedAt, source, attributes, updatedAt, confirmedAt, service, tags"
 
@@ -311,7 +304,7 @@ public final class PostgresStore: ListStore {
     public func unsubscribe(ids: [Int64], now: Date) async throws -> [Int64: Store.UnsubscribeOutcome] {
         // In id order, so two servers' batches lock rows in the same order and never deadlock.
         let ordered = Array(Set(ids)).sorted()
-        return try await offPool { [pool] in
+        return try await offThePool { [pool] in
             try pool.transaction { connection in
                 var outcomes: [Int64: Store.UnsubscribeOutcome] = [:]
                 let changed = try connection.query(
@@ -422,10 +415,7 @@ public final class PostgresStore: ListStore {
                         counts.unchanged += 1
                     }
                 } else {
-                    if let other = folded[email.lowercased()], other != email, let otherAddress = EmailAddress(other) {
-                        counts.caseVariants.append(
-                            SubscriberCSV.CaseVariant(line: row.line, address: row.address, other: otherAddress))
-                    }
+                    if let variant = Store.caseVariant(row, folded: folded) { counts.caseVariants.append(variant) }
                     inserts.append([
                         email, row.name, row.status.rawValue, row.joinedAt ?? now, row.source ?? source,
                         row.attributesJSON, now, row.confirmedAt, row.service ?? service, Store.encodeTags(row.tags),
@@ -484,7 +474,7 @@ public final class PostgresStore: ListStore {
     public func requestSignup(_ address: EmailAddress, name: String, interval: TimeInterval, now: Date) async throws
         -> Store.SignupDecision
     {
-        try await offPool { [pool] in
+        try await offThePool { [pool] in
             try pool.transaction { connection in
                 // One request per address at a time, whichever server takes it.
                 try connection.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["signup:" + address.description])
@@ -517,7 +507,7 @@ public final class PostgresStore: ListStore {
     }
 
     public func releaseSignupSend(_ address: EmailAddress) async throws {
-        try await offPool { [pool] in
+        try await offThePool { [pool] in
             try pool.with { connection in
                 _ = try connection.query(
                     "UPDATE signup SET lastSentAt = NULL, sends = GREATEST(sends - 1, 0) WHERE email = $1", [address])
@@ -526,7 +516,7 @@ public final class PostgresStore: ListStore {
     }
 
     public func confirmSignup(_ address: EmailAddress, nonce: String, now: Date) async throws -> Store.ConfirmOutcome {
-        try await offPool { [pool] in
+        try await offThePool { [pool] in
             try pool.transaction { connection in
                 guard
                     let pending = try connection.query(
@@ -571,7 +561,7 @@ public final class PostgresStore: ListStore {
 
     @discardableResult
     public func purgeSignups(before cutoff: Date) async throws -> Int {
-        try await offPool { [pool] in
+        try await offThePool { [pool] in
             try pool.with { try $0.query("DELETE FROM signup WHERE createdAt < $1", [cutoff]).affected }
         }
     }

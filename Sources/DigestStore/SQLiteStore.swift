@@ -288,10 +288,7 @@ public final class SQLiteStore: ListStore {
                         counts.unchanged += 1
                     }
                 } else {
-                    if let other = folded[email.lowercased()], other != email, let otherAddress = EmailAddress(other) {
-                        counts.caseVariants.append(
-                            SubscriberCSV.CaseVariant(line: row.line, address: row.address, other: otherAddress))
-                    }
+                    if let variant = Store.caseVariant(row, folded: folded) { counts.caseVariants.append(variant) }
                     try insert.execute(arguments: [
                         email, row.name, row.status.rawValue, row.joinedAt ?? now, row.source ?? source,
                         row.attributesJSON, now, row.confirmedAt, row.service ?? service, Store.encodeTags(row.tags),

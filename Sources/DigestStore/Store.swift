@@ -187,6 +187,16 @@ public enum Store {
         var tags: String
     }
 
+    /// An imported row whose address is on the list only in another case (`folded`: the list's addresses by
+    /// their lower-cased form). The row is added as it is; the import says so. Both stores import by this rule.
+    static func caseVariant(_ row: SubscriberCSV.Row, folded: [String: String]) -> SubscriberCSV.CaseVariant? {
+        let email = row.address.description
+        guard let other = folded[email.lowercased()], other != email, let otherAddress = EmailAddress(other) else {
+            return nil
+        }
+        return SubscriberCSV.CaseVariant(line: row.line, address: row.address, other: otherAddress)
+    }
+
     /// What an imported row changes of a reader already on the list: a name when they had none, a stricter
     /// status (never active again), a confirmation time when there was none, and the row's new tags. Nil when
     /// nothing changes. Both stores import by this rule.

@@ -1,3 +1,4 @@
+import DigestCore
 import DigestMail
 import DigestTestSupport
 import Foundation

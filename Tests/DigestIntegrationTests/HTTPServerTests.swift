@@ -1,3 +1,4 @@
+import DigestCore
 import DigestServe
 import DigestTestSupport
 import Foundation

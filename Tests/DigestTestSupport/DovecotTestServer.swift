@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 
 /// A real IMAP and POP3 server: a private Dovecot instance (Debian's `dovecot-imapd` and `dovecot-pop3d`) on free

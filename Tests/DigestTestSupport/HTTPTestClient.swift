@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 
 /// A throwaway PostgreSQL cluster that speaks only TLS, for the tests of `sslmode=` and `sslrootcert=`: `ssl = on`

@@ -1,3 +1,4 @@
+import DigestCore
 import DigestStore
 import Foundation
 import Testing

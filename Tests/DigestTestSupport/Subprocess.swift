@@ -1,3 +1,4 @@
+import DigestCore
 import Foundation
 
 /// Runs a program to its end and returns what it printed.
@@ -5,18 +6,6 @@ public struct ProcessResult: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
-}
-
-/// Runs blocking work (a child process, a socket read) on a thread of its own and waits for it without
-/// holding a thread of Swift's cooperative pool. That pool has one thread per core, two here, and the
-/// test suites run in parallel on it: two tests blocked on a child for a minute would stall every other
-/// test, and the servers some tests run in this process, for that minute.
-public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 1 << 20
-        thread.start()
-    }
 }
 
 public enum Subprocess {
